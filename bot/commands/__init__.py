@@ -1,0 +1,14 @@
+"""Sub-commands of the `qcbot` command line, one module each."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from bot.commands import ask, kb
+
+
+def register_all(sub: argparse._SubParsersAction[Any]) -> None:
+    """Add every sub-command to the parser."""
+    for module in (kb, ask):
+        module.register(sub)

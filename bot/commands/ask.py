@@ -1,0 +1,46 @@
+"""`qcbot ask`: answer questions from the knowledge base (one, or one per stdin line)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from bot.commands.common import load_kb
+from knowledge.qa import Answer, Librarian
+
+DEFAULT_PLAN = "pingyin"
+
+
+def register(sub: argparse._SubParsersAction[Any]) -> None:
+    """Add `ask`."""
+    ask = sub.add_parser("ask", help="回答关于指标的问题；QUESTION 为 - 时逐行读取标准输入")
+    ask.add_argument("question", nargs="+", help="问题，例如：计量怎么得分？（- 表示从标准输入逐行读取）")
+    ask.add_argument("--plan", "-p", default=None, help=f"部署的方案（默认 {DEFAULT_PLAN}）")
+    ask.add_argument("--framework", "-f", default=None, help="限定评价体系：shandong、hunan、henan、jinan")
+    ask.add_argument("--json", action="store_true", help="每个问题输出一行 JSON")
+    ask.set_defaults(handler=cmd_ask)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    """Answer the question(s); everything is loaded once."""
+    kb = load_kb(args)
+    plan = kb.plan(args.plan or DEFAULT_PLAN).id
+    if args.framework:
+        kb.framework(args.framework)
+    librarian = Librarian(kb, default_plan=plan)
+    if args.question == ["-"]:
+        for line in sys.stdin:
+            _print(librarian.ask(line.rstrip("\r\n"), framework=args.framework), args.json)
+            sys.stdout.flush()
+        return 0
+    _print(librarian.ask(" ".join(args.question), framework=args.framework), args.json)
+    return 0
+
+
+def _print(answer: Answer, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(answer.to_json(), ensure_ascii=False))
+    else:
+        print(answer.text)

@@ -1,0 +1,317 @@
+"""Compose short Chinese answers from the knowledge base (a phone screen, not a page)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from knowledge.model import Framework, Indicator, KnowledgeBase, Plan, Term
+from knowledge.responsibility import Responsibility
+from knowledge.retrieval import Hit
+from knowledge.views import fmt
+from knowledge.vocabulary import LevelRef
+
+EMPTY = "请输入您的问题，例如：“计量怎么得分？”“我们财政局负责哪些指标？”"
+UNREADABLE = "没看懂这条消息。请用文字提问，例如：“计量怎么得分？”"
+EXAMPLES = "可以这样问：“计量怎么得分？”“县委书记参会能得几分？”“我们财政局负责哪些指标？”"
+MAX_LIST = 12
+_SENTENCE = re.compile(r"(?<=[；。;])|\n")
+_SOURCE_NAMES = {"000": "平阴县方案", "001": "临淄区方案", "002": "民权县方案", "003": "湖南标准", "004": "济南市方案"}
+
+
+def system_name(fw: Framework) -> str:
+    """A short name of the system for headers (山东, 湖南 …)."""
+    return fw.aliases[0] if fw.aliases else fw.name
+
+
+def header(ind: Indicator, fw: Framework, plan: Plan | None) -> str:
+    """【山东·第17项】强制检定与能源计量审查（3分）"""
+    number = f"第{ind.id}项" if ind.id != "0" else {"veto": "一票否决项", "rejection": "不予受理"}.get(ind.kind, "第0项")
+    row = next((r for r in plan.rows if r.indicator == ind.id), None) if plan else None
+    where = f"，{plan.county}表第{row.row}行" if row and plan else ""
+    points = f"（{fmt(ind.points)}分{where}）" if ind.points else (f"（{where.lstrip('，')}）" if where else "")
+    name = ind.editorial.short or ind.name
+    return f"【{system_name(fw)}·{number}】{name}{points}"
+
+
+def indicators(
+    kb: KnowledgeBase,
+    plan: Plan,
+    resp: Responsibility | None,
+    intent: str,
+    inds: Sequence[Indicator],
+    tokens: set[str],
+) -> str:
+    """The answer for one or several indicators, shaped by what was asked."""
+    fw = kb.frameworks[inds[0].framework]
+    shown_plan = plan if plan.framework == fw.id else None
+    if len(inds) > 1:
+        return _several(fw, shown_plan, resp, intent, inds, tokens)
+    ind = inds[0]
+    lines = [header(ind, fw, shown_plan)]
+    if ind.editorial.short and ind.editorial.short != ind.name:
+        lines.append(ind.name)
+    lines += _body(fw, shown_plan, resp, intent, ind, tokens)
+    lines += notes(ind)
+    return "\n".join(lines)
+
+
+def _several(
+    fw: Framework,
+    plan: Plan | None,
+    resp: Responsibility | None,
+    intent: str,
+    inds: Sequence[Indicator],
+    tokens: set[str],
+) -> str:
+    total = sum(i.points for i in inds)
+    head = f"共{len(inds)}项" + (f"，合计{fmt(total)}分" if total else "") + "："
+    lines = [head]
+    for ind in inds[:MAX_LIST]:
+        lines.append(header(ind, fw, plan))
+        lines += ["  " + line for line in _body(fw, plan, resp, intent, ind, tokens, brief=True)]
+    for ind in inds:
+        lines += notes(ind, limit=1)
+    return "\n".join(lines)
+
+
+def _body(
+    fw: Framework,
+    plan: Plan | None,
+    resp: Responsibility | None,
+    intent: str,
+    ind: Indicator,
+    tokens: set[str],
+    brief: bool = False,
+) -> list[str]:
+    if intent == "owner":
+        return _owner(fw, plan, resp, ind)
+    if intent == "data_source":
+        return _data_source(ind) + _owner(fw, plan, resp, ind)[:1]
+    if intent == "evidence":
+        return _evidence(ind, brief)
+    if intent == "deadline":
+        return _deadline(plan, ind)
+    if intent == "points":
+        return _points(ind, tokens, brief)
+    if intent == "criteria":
+        return [f"评分标准：{_clip(ind.criteria, 160 if brief else 400)}"] if ind.criteria else _lines(ind, brief)
+    return _lookup(fw, plan, resp, ind, brief)
+
+
+def _points(ind: Indicator, tokens: set[str], brief: bool) -> list[str]:
+    matched = relevant_clauses(ind.criteria, tokens)
+    if matched and len(matched) < len(clauses(ind.criteria)):
+        return [f"相关条款：{'；'.join(matched)}"]
+    if not ind.points and ind.kind == "task":
+        return ["本项为任务清单，文件未规定分值；按完成情况验收。"]
+    if not ind.points:
+        return [f"评分标准：{_clip(ind.criteria, 160)}"]
+    return [f"评分标准：{_clip(ind.criteria, 120 if brief else 300)}"]
+
+
+def _owner(fw: Framework, plan: Plan | None, resp: Responsibility | None, ind: Indicator) -> list[str]:
+    if resp is None or plan is None:
+        return [f"数据来源：{ind.data_source}"] if ind.data_source else ["本方案未涉及此项。"]
+    units = resp.units(ind)
+    if ind.lead:
+        lines = [f"牵头单位：{ind.lead}"]
+        if ind.support:
+            lines.append(f"配合单位：{ind.support}")
+        return lines
+    if units:
+        return [f"责任单位（{plan.county}）：{'、'.join(units)}"]
+    if ind.county_supplied is False:
+        return [f"{plan.county}任务表未列此项：由省直部门直接评分（数据来源：{ind.data_source}）。"]
+    return [f"{plan.county}任务表未列此项的责任单位。"]
+
+
+def _data_source(ind: Indicator) -> list[str]:
+    if not ind.data_source:
+        return []
+    who = "县（市、区）提供数据" if ind.county_supplied else "省直部门直接评分"
+    return [f"数据来源：{ind.data_source}（{who}）"]
+
+
+def _evidence(ind: Indicator, brief: bool) -> list[str]:
+    lines: list[str] = []
+    evidence = list(ind.editorial.evidence)
+    if evidence:
+        lines.append("需准备材料：" + "；".join(evidence[: 3 if brief else 8]))
+    if not brief:
+        asked = [f.question for f in ind.facts if f.question_verbatim]
+        if asked:
+            lines.append("申请表填报：" + "；".join(asked[:4]))
+    tasks = [t for ln in ind.lines for t in ln.tasks]
+    if tasks and not evidence:
+        lines.append("工作任务：" + "；".join(tasks[: 3 if brief else 8]))
+    if ind.acceptance and not brief:
+        lines.append(f"验收方式：{ind.acceptance}")
+    return lines or [f"评分标准：{_clip(ind.criteria, 200)}"]
+
+
+def _deadline(plan: Plan | None, ind: Indicator) -> list[str]:
+    if ind.deadline:
+        lead = f"（牵头：{ind.lead}）" if ind.lead else ""
+        return [f"完成时限：{ind.deadline}{lead}"]
+    if plan is None:
+        return ["文件未规定此项的完成时间。"]
+    lines = [f"{plan.county}：{d.date.isoformat()} 前 {_clip(d.text, 80)}" for d in plan.deadlines[:3]]
+    if not lines and plan.phases:
+        lines = [f"{p.name}：{p.period or '未定日期'}" for p in plan.phases]
+    return lines or [f"{plan.county}方案未规定具体日期。"]
+
+
+def _lookup(fw: Framework, plan: Plan | None, resp: Responsibility | None, ind: Indicator, brief: bool) -> list[str]:
+    lines = []
+    if ind.criteria:
+        lines.append(f"评分标准：{_clip(ind.criteria, 100 if brief else 220)}")
+    else:
+        lines += _lines(ind, brief)
+    if not brief:
+        lines += _owner(fw, plan, resp, ind)
+        if ind.deadline:
+            lines.append(f"完成时限：{ind.deadline}")
+    return lines
+
+
+def _lines(ind: Indicator, brief: bool) -> list[str]:
+    return [f"· {ln.content}" for ln in ind.lines[: 2 if brief else 6]]
+
+
+def notes(ind: Indicator, limit: int = 2) -> list[str]:
+    """Discrepancy notes in one line each."""
+    found = [n for n in ind.editorial.notes if n.kind == "discrepancy"][:limit]
+    return [f"⚠ 文件差异：{_clip(n.text, 120)}" for n in found]
+
+
+def clauses(criteria: str) -> list[str]:
+    """The criteria split into its sentences."""
+    return [c.strip("；;。 ") for c in _SENTENCE.split(criteria) if c.strip("；;。 ")]
+
+
+def relevant_clauses(criteria: str, tokens: Iterable[str]) -> list[str]:
+    """The criteria sentences that mention the question's own words."""
+    words = [t for t in tokens if not t.startswith("~") and len(t) >= 2]
+    if not words:
+        return []
+    scored = [(sum(w in c for w in words), c) for c in clauses(criteria)]
+    best = max((s for s, _ in scored), default=0)
+    return [c for s, c in scored if s == best and s > 0]
+
+
+def department(kb: KnowledgeBase, resp: Responsibility, dept_id: str, inds: Sequence[Indicator]) -> str:
+    """What a department is responsible for in a plan."""
+    plan = resp.plan
+    name = kb.departments[dept_id].id
+    if not inds:
+        return f"{plan.county}方案中没有列{name}为责任单位的指标。"
+    total = sum(i.points for i in inds)
+    head = f"{plan.county}方案中，{name}涉及{len(inds)}项" + (f"（共{fmt(total)}分）" if total else "") + "："
+    fw = resp.framework
+    lines = [head]
+    for ind in inds[:MAX_LIST]:
+        points = f"（{fmt(ind.points)}分）" if ind.points else ""
+        deadline = f"，{ind.deadline}" if ind.deadline else ""
+        lines.append(f"· 第{ind.id}项 {ind.editorial.short or _clip(ind.name, 24)}{points}{deadline}")
+    if len(inds) > MAX_LIST:
+        lines.append(f"……等共{len(inds)}项，发“/kb {fw.id}”查看全部。")
+    return "\n".join(lines)
+
+
+def definition(term: Term, kb: KnowledgeBase) -> str:
+    """A glossary term with its source."""
+    source = f"（{_SOURCE_NAMES.get(term.source or '', '文件')}）" if term.verbatim else ""
+    return f"【{term.term}】{term.definition}{source}"
+
+
+def framework_facts(fw: Framework, plan: Plan, question: str) -> str:
+    """Totals, pass line, number of indicators and the veto/rejection conditions of a system."""
+    lines = [f"【{fw.name}】"]
+    scored = [i for i in fw.indicators.values() if i.kind == "indicator"]
+    if fw.scoring == "points":
+        lv2 = sum(len(lv.children) for lv in fw.levels)
+        levels = f"{len(fw.levels)}个一级指标" + (f"、{lv2}个二级指标" if lv2 else "")
+        lines.append(f"{levels}、{len(scored)}项具体指标，满分{fmt(fw.total_points)}分。")
+        lines.append("一级分值：" + "、".join(f"{lv.name}{fmt(lv.points)}分" for lv in fw.levels))
+    else:
+        bonus = [i for i in fw.indicators.values() if i.kind == "bonus"]
+        lines.append(f"共{len(fw.indicators) - len(bonus)}项任务（清单式验收，文件未规定分值）" + (f"，另有加分项最高{fmt(sum(b.points for b in bonus))}分。" if bonus else "。"))
+    lines.append(f"合格线：{fmt(fw.pass_line)}分。" if fw.pass_line else "文件未规定合格分数线。")
+    veto = next((i for i in fw.indicators.values() if i.kind in ("veto", "rejection")), None)
+    if veto is not None:
+        label = "一票否决项" if veto.kind == "veto" else "不予受理情形"
+        lines.append(f"{label}：{_clip(veto.title, 90)}")
+        if re.search(r"一票否决|不予受理|哪些|情形", question):
+            lines.append(_clip(veto.criteria, 240))
+    return "\n".join(lines)
+
+
+def level_total(fw: Framework, level: LevelRef, inds: Sequence[Indicator]) -> str:
+    """Points of a heading and the indicators under it."""
+    depth = "一级指标" if level.depth == 1 else "二级指标"
+    total = sum(i.points for i in inds)
+    lines = [f"【{system_name(fw)}】{level.name}（{depth}）共{fmt(level.points or total)}分，含{len(inds)}项："]
+    lines += [f"· 第{i.id}项 {i.editorial.short or _clip(i.name, 24)}：{fmt(i.points)}分" for i in inds[:MAX_LIST]]
+    if level.points is not None and abs(level.points - total) > 1e-9:
+        lines.append(f"⚠ 文件标注{fmt(level.points)}分，各项合计{fmt(total)}分。")
+    return "\n".join(lines)
+
+
+def extreme(fw: Framework, highest: bool) -> list[Indicator]:
+    """The indicators with the highest (or lowest) points."""
+    scored = fw.scored_indicators
+    if not scored:
+        return []
+    target = (max if highest else min)(i.points for i in scored)
+    return [i for i in scored if i.points == target]
+
+
+def extreme_text(fw: Framework, inds: Sequence[Indicator], highest: bool) -> str:
+    word = "最高" if highest else "最低"
+    lines = [f"【{system_name(fw)}】分值{word}的是{fmt(inds[0].points)}分，共{len(inds)}项："]
+    lines += [f"· 第{i.id}项 {i.editorial.short or _clip(i.name, 30)}" for i in inds[:MAX_LIST]]
+    if len(inds) > MAX_LIST:
+        lines.append(f"……等共{len(inds)}项。")
+    return "\n".join(lines)
+
+
+def provincial(fw: Framework, plan: Plan, inds: Sequence[Indicator]) -> str:
+    """The Shandong indicators scored directly by provincial departments."""
+    total = sum(i.points for i in inds)
+    lines = [f"【{system_name(fw)}】由省直部门直接评分的有{len(inds)}项（{fmt(total)}分）："]
+    lines += [f"· 第{i.id}项 {i.editorial.short or _clip(i.name, 20)}（{fmt(i.points)}分，{i.data_source}）" for i in inds]
+    plan_notes = [n.text for n in plan.notes if "省直" in n.text and n.kind == "discrepancy"]
+    lines += [f"⚠ 文件差异：{_clip(t, 120)}" for t in plan_notes[:1]]
+    return "\n".join(lines)
+
+
+def disambiguation(hits: Sequence[Hit]) -> str:
+    """Ask which of near-tied indicators was meant."""
+    lines = ["您是想问："]
+    for n, hit in enumerate(hits, 1):
+        ind = hit.indicator
+        lines.append(f"{n}. 第{ind.id}项 {ind.editorial.short or _clip(ind.name, 24)}")
+    lines.append("请回复编号，或说得更具体些。")
+    return "\n".join(lines)
+
+
+def not_found(suggestions: Sequence[Indicator]) -> str:
+    """The honest 没找到, with up to three close suggestions."""
+    if not suggestions:
+        return "没找到相关指标。" + EXAMPLES
+    lines = ["没找到相关指标。您是不是想问："]
+    lines += [f"{n}. 第{i.id}项 {i.editorial.short or _clip(i.name, 24)}" for n, i in enumerate(suggestions, 1)]
+    return "\n".join(lines)
+
+
+def no_such_number(fw: Framework, plan: Plan, number: int, in_table: bool) -> str:
+    """A reference to a number that does not exist."""
+    if in_table and plan.rows:
+        return f"{plan.county}任务表共{len(plan.rows)}行，没有第{number}行。"
+    return f"{system_name(fw)}体系没有第{number}项（共{len(fw.indicators)}项）。"
+
+
+def _clip(text: str, limit: int) -> str:
+    text = text.replace("\n", " ").strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"

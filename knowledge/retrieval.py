@@ -1,0 +1,120 @@
+"""Lexical ranking of indicators: field-weighted BM25 over jieba tokens, fused with fuzzy alias match."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz
+
+from knowledge.model import Indicator, KnowledgeBase
+from knowledge.text import Segmenter, normalize
+
+# Field weights: what people call an indicator outweighs its criteria, which outweigh headings.
+FIELD_WEIGHTS = {"name": 3.0, "keywords": 2.2, "body": 1.0, "context": 0.5}
+BIGRAM_WEIGHT = 0.35
+K1, B = 1.2, 0.6
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One ranked indicator with its score and the query words it matched in names."""
+
+    indicator: Indicator
+    score: float
+    name_words: frozenset[str] = frozenset()
+    matched_words: frozenset[str] = frozenset()
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.indicator.framework, self.indicator.id)
+
+
+@dataclass
+class _Field:
+    postings: dict[str, dict[int, int]] = field(default_factory=dict)
+    lengths: list[int] = field(default_factory=list)
+    avg: float = 1.0
+
+
+def indicator_fields(ind: Indicator, kb: KnowledgeBase) -> dict[str, list[str]]:
+    """The texts of an indicator, grouped by field."""
+    fw = kb.frameworks[ind.framework]
+    clause = fw.clauses.get(ind.clause) if ind.clause else None
+    ed = ind.editorial
+    name = [ind.title, ed.display, ed.short, *ed.aliases]
+    if ind.level2:
+        name.append(ind.level2)
+    body = [ind.criteria, *(ln.content for ln in ind.lines), *(t for ln in ind.lines for t in ln.tasks)]
+    context = [ind.level1, *ed.evidence]
+    if clause is not None:
+        context += [clause.title, clause.text]
+    return {"name": name, "keywords": list(ed.keywords), "body": body, "context": context}
+
+
+class Index:
+    """An inverted index over every indicator of every framework."""
+
+    def __init__(self, kb: KnowledgeBase, segmenter: Segmenter) -> None:
+        self.segmenter = segmenter
+        self.docs: list[Indicator] = [ind for fw in kb.frameworks.values() for ind in fw.indicators.values()]
+        self.position = {(d.framework, d.id): i for i, d in enumerate(self.docs)}
+        self.names: list[list[str]] = []
+        self.fields = {name: _Field() for name in FIELD_WEIGHTS}
+        for doc_id, ind in enumerate(self.docs):
+            texts = indicator_fields(ind, kb)
+            self.names.append([normalize(t) for t in (*texts["name"], *texts["keywords"]) if t])
+            for fname, parts in texts.items():
+                self._add(fname, doc_id, segmenter.tokens(normalize(" ".join(p for p in parts if p))))
+        n = len(self.docs)
+        for fld in self.fields.values():
+            fld.avg = sum(fld.lengths) / max(1, n) or 1.0
+        df: Counter[str] = Counter()
+        for fld in self.fields.values():
+            for token, posting in fld.postings.items():
+                df[token] = max(df[token], len(posting))
+        self.idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+
+    def _add(self, fname: str, doc_id: int, tokens: list[str]) -> None:
+        fld = self.fields[fname]
+        fld.lengths.append(len(tokens))
+        for token, count in Counter(tokens).items():
+            fld.postings.setdefault(token, {})[doc_id] = count
+
+    def search(self, tokens: Iterable[str], frameworks: Iterable[str] | None = None) -> list[Hit]:
+        """Indicators ranked by field-weighted BM25 over the query tokens."""
+        allowed = set(frameworks) if frameworks is not None else None
+        scores: dict[int, float] = {}
+        name_words: dict[int, set[str]] = {}
+        matched: dict[int, set[str]] = {}
+        for token in dict.fromkeys(tokens):
+            idf = self.idf.get(token)
+            if idf is None:
+                continue
+            weight = idf * (BIGRAM_WEIGHT if token.startswith("~") else 1.0)
+            for fname, fld in self.fields.items():
+                for doc_id, tf in fld.postings.get(token, {}).items():
+                    if allowed is not None and self.docs[doc_id].framework not in allowed:
+                        continue
+                    norm = tf * (K1 + 1) / (tf + K1 * (1 - B + B * fld.lengths[doc_id] / fld.avg))
+                    scores[doc_id] = scores.get(doc_id, 0.0) + FIELD_WEIGHTS[fname] * weight * norm
+                    if not token.startswith("~"):
+                        matched.setdefault(doc_id, set()).add(token)
+                        if fname in ("name", "keywords"):
+                            name_words.setdefault(doc_id, set()).add(token)
+        ranked = sorted(scores.items(), key=lambda kv: -kv[1])
+        return [
+            Hit(self.docs[d], s, frozenset(name_words.get(d, ())), frozenset(matched.get(d, ())))
+            for d, s in ranked
+        ]
+
+    def fuzzy(self, text: str, hits: list[Hit], limit: int = 12) -> dict[tuple[str, str], float]:
+        """Best partial-ratio similarity (0–1) of the question to each candidate's names."""
+        out: dict[tuple[str, str], float] = {}
+        for hit in hits[:limit]:
+            names = self.names[self.position[hit.key]]
+            best = max((fuzz.partial_ratio(text, name) for name in names if len(name) >= 2), default=0.0)
+            out[hit.key] = best / 100
+        return out

@@ -1,0 +1,133 @@
+"""Text normalisation and tokenisation for Chinese questions: simplified, half-width, segmented."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+
+import jieba
+from opencc import OpenCC
+
+jieba.setLogLevel(60)
+
+WORDS_FILE = Path(__file__).parent / "data" / "words.txt"
+MAX_QUESTION = 300  # characters kept for matching; longer text is cut (the rest is rambling)
+
+_T2S = OpenCC("t2s")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ufffd\u200b-\u200f\ufeff]")
+_SPACE = re.compile(r"\s+")
+_CONSUMER_DAY = re.compile(r"(?<!\d)3\s*[·.．•・。]\s*15(?!\d)|三一五|3月15日?")
+_CJK = re.compile(r"[\u4e00-\u9fff]+")
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
+_CN_NUMBER = re.compile(r"[零〇一二两三四五六七八九十百千]+")
+
+STOP_WORDS = frozenset(
+    """的 了 吗 呢 吧 啊 呀 嘛 么 哦 哈 是 在 和 与 及 或 也 都 就 还 又 请问 请 问 一下 下 我 我们 咱们 咱 你 你们 您
+    他 她 它 这 那 这个 那个 这块 那块 这项 那项 这条 那条 一个 个 有 没 能 会 要 想 得 地 着 过 给 把 被 让 对 跟 吗？
+    怎么 怎样 如何 什么 啥 哪 哪些 哪个 哪条 哪项 多少 几 几分 多少分 为什么 可以 需要 应该 是不是 有没有 能不能
+    the a an of to is are what how which who for on in and or do does we our my i""".split()
+)
+
+
+def to_simplified(text: str) -> str:
+    """Traditional → simplified Chinese."""
+    return _T2S.convert(text)
+
+
+def normalize(text: str) -> str:
+    """Canonical form of a question: simplified, half-width, lower case, one space, 3·15 → 315."""
+    text = _CONTROL.sub(" ", text[: MAX_QUESTION * 4])
+    text = unicodedata.normalize("NFKC", text)
+    text = to_simplified(text).lower()
+    text = _CONSUMER_DAY.sub("315", text)
+    return _SPACE.sub(" ", text).strip()[:MAX_QUESTION]
+
+
+def chinese_to_int(text: str) -> int | None:
+    """十七 → 17, 一百三十二 → 132, 17 → 17; None when it is not a number."""
+    if text.isdigit():
+        return int(text)
+    if not text or any(c not in _CN_DIGITS and c not in _CN_UNITS for c in text):
+        return None
+    total, current = 0, 0
+    for char in text:
+        if char in _CN_DIGITS:
+            current = _CN_DIGITS[char]
+        else:
+            total += (current or 1) * _CN_UNITS[char]
+            current = 0
+    return total + current
+
+
+def arabic_numbers(text: str) -> str:
+    """Replace Chinese numerals by digits where they stand for a number (第十七项 → 第17项)."""
+    def swap(match: re.Match[str]) -> str:
+        value = chinese_to_int(match.group(0))
+        return match.group(0) if value is None or match.group(0) in ("一", "两") else str(value)
+
+    return _CN_NUMBER.sub(swap, text)
+
+
+def cjk_runs(text: str) -> list[str]:
+    """The runs of Chinese characters in a text."""
+    return _CJK.findall(text)
+
+
+def bigrams(word: str) -> list[str]:
+    """Character bigrams of a Chinese word (the word itself when shorter than three)."""
+    if len(word) < 3 or not _CJK.fullmatch(word):
+        return []
+    return [word[i : i + 2] for i in range(len(word) - 1)]
+
+
+class Segmenter:
+    """jieba over a compact general vocabulary plus the knowledge base's own terms."""
+
+    def __init__(self, domain_terms: Iterable[str]) -> None:
+        self._jieba = jieba.Tokenizer(str(WORDS_FILE))
+        self._jieba.initialize()
+        self.domain_terms = frozenset(t for t in domain_terms if len(t) >= 2)
+        for term in self.domain_terms:
+            if " " not in term:
+                self._jieba.add_word(term, freq=max(50_000, 20_000 * len(term)))
+
+    def words(self, text: str) -> list[str]:
+        """Segment text into words, dropping punctuation and spaces."""
+        return [w for w in self._jieba.lcut(text, HMM=True) if w.strip() and not _is_punct(w)]
+
+    def tokens(self, text: str) -> list[str]:
+        """Index tokens: content words plus bigrams of longer Chinese words."""
+        out: list[str] = []
+        for word in self.words(text):
+            if word in STOP_WORDS:
+                continue
+            out.append(word)
+            out.extend(f"~{bg}" for bg in bigrams(word))
+        return out
+
+    def is_word(self, text: str) -> bool:
+        """True when the segmenter knows this exact string as a word."""
+        return bool(self._jieba.FREQ.get(text))
+
+
+def _is_punct(word: str) -> bool:
+    return all(unicodedata.category(c)[0] in "PZS" for c in word)
+
+
+@lru_cache(maxsize=1)
+def general_vocabulary() -> frozenset[str]:
+    """The general words (not domain terms) the segmenter knows."""
+    with WORDS_FILE.open(encoding="utf-8") as handle:
+        return frozenset(line.split(" ", 1)[0] for line in handle)
+
+
+def write_general_words(target: Path = WORDS_FILE, min_freq: int = 30) -> int:
+    """Regenerate data/words.txt from jieba's dictionary (the words used at least min_freq times)."""
+    source = Path(jieba.get_dict_file().name)
+    keep = [ln for ln in source.read_text(encoding="utf-8").splitlines() if int(ln.split()[1]) >= min_freq]
+    target.write_text("\n".join(keep) + "\n", encoding="utf-8")
+    return len(keep)

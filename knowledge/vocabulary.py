@@ -1,0 +1,149 @@
+"""Names the bot recognises in a question: systems, plans, departments, glossary terms, headings."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from knowledge.departments import DepartmentIndex, clean
+from knowledge.model import KnowledgeBase, Level, Term
+from knowledge.text import normalize
+
+_LATIN_WORD = re.compile(r"[a-z0-9&]")
+
+
+@dataclass(frozen=True)
+class LevelRef:
+    """A 一级/二级 heading (or Hunan 指标项) and the indicators under it."""
+
+    framework: str
+    name: str
+    depth: int  # 1 or 2
+    points: float | None
+    members: tuple[str, ...]
+
+
+class Matcher:
+    """Longest-match lookup of known phrases in a normalised question."""
+
+    def __init__(self, phrases: Iterable[tuple[str, object]], min_len: int = 2) -> None:
+        self._table: dict[str, list[object]] = {}
+        for phrase, value in phrases:
+            key = normalize(phrase)
+            if len(key) >= min_len and value not in self._table.get(key, []):
+                self._table.setdefault(key, []).append(value)
+        self._by_length = sorted({len(k) for k in self._table}, reverse=True)
+
+    def find(self, text: str) -> list[tuple[str, object]]:
+        """Non-overlapping matches, longest first, as (phrase, value)."""
+        found: list[tuple[str, object]] = []
+        taken = [False] * len(text)
+        for size in self._by_length:
+            for start in range(len(text) - size + 1):
+                piece = text[start : start + size]
+                if piece not in self._table or any(taken[start : start + size]):
+                    continue
+                if _cuts_latin_word(text, start, size):
+                    continue
+                taken[start : start + size] = [True] * size
+                found.extend((piece, v) for v in self._table[piece])
+        return found
+
+    def phrases(self) -> list[str]:
+        return list(self._table)
+
+
+def _cuts_latin_word(text: str, start: int, size: int) -> bool:
+    """True when an English phrase match would cut a longer English word (veto in vetoes is fine)."""
+    piece = text[start : start + size]
+    if not piece.isascii():
+        return False
+    before = text[start - 1] if start else " "
+    return bool(_LATIN_WORD.match(before))
+
+
+class Vocabulary:
+    """Every name the question may contain, resolved to what it names."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+        self.departments = DepartmentIndex(kb.departments)
+        self.systems = Matcher(self._system_phrases())
+        self.department_names = Matcher(self._department_phrases())
+        self.terms = Matcher(self._term_phrases())
+        self.levels = Matcher(self._level_phrases())
+        self.english = Matcher(self._english_phrases(), min_len=2)
+
+    def _system_phrases(self) -> list[tuple[str, object]]:
+        out: list[tuple[str, object]] = []
+        for fw in self.kb.frameworks.values():
+            out += [(a, ("framework", fw.id)) for a in fw.aliases]
+        for plan in self.kb.plans.values():
+            out += [(a, ("plan", plan.id)) for a in (*plan.aliases, plan.county)]
+        return out
+
+    def _department_phrases(self) -> list[tuple[str, object]]:
+        out: list[tuple[str, object]] = []
+        for phrase, owners in self.departments.aliases().items():
+            out += [(phrase, d) for d in owners if self.kb.departments[d].kind == "department"]
+        for dept in self.kb.departments.values():
+            out += [(e, dept.id) for e in dept.english]
+        return out
+
+    def _term_phrases(self) -> list[tuple[str, object]]:
+        return [(name, term) for term in self.kb.glossary for name in (term.term, *term.aliases, *term.english)]
+
+    def _english_phrases(self) -> list[tuple[str, object]]:
+        out: list[tuple[str, object]] = [(e, t.term) for t in self.kb.glossary for e in t.english]
+        out += [(e, d.id) for d in self.kb.departments.values() for e in d.english]
+        return out
+
+    def _level_phrases(self) -> list[tuple[str, object]]:
+        out: list[tuple[str, object]] = []
+        for fw in self.kb.frameworks.values():
+            for level in fw.levels:
+                out += [(n, ref) for ref in [_level_ref(fw.id, level, 1, self.kb)] for n in _level_names(level)]
+                for child in level.children:
+                    out += [(n, ref) for ref in [_level_ref(fw.id, child, 2, self.kb, level.name)] for n in _level_names(child)]
+        return out
+
+    def translate(self, text: str) -> str:
+        """Append the Chinese for known English terms (metrology → 计量)."""
+        found = [str(v) for _, v in self.english.find(text)]
+        return f"{text} {' '.join(found)}" if found else text
+
+    def domain_terms(self) -> set[str]:
+        """Terms jieba must keep whole and the typo corrector may restore."""
+        terms: set[str] = set()
+        for fw in self.kb.frameworks.values():
+            for ind in fw.indicators.values():
+                ed = ind.editorial
+                terms.update((ed.short, *ed.aliases, *ed.keywords))
+                for fact in ind.facts:
+                    terms.update(o for o in fact.options if len(o) <= 8)
+            for level in fw.levels:
+                terms.update((level.name, *(c.name for c in level.children)))
+        for matcher in (self.systems, self.department_names, self.terms):
+            terms.update(p for p in matcher.phrases() if not p.isascii())
+        return {clean(normalize(t)) for t in terms if t}
+
+
+def _level_names(level: Level) -> list[str]:
+    return [n for n in (level.name, level.display) if n]
+
+
+def _level_ref(fw_id: str, level: Level, depth: int, kb: KnowledgeBase, parent: str = "") -> LevelRef:
+    fw = kb.frameworks[fw_id]
+    if depth == 1:
+        members = tuple(i.id for i in fw.indicators.values() if i.level1 == level.name and i.kind != "veto")
+    else:
+        members = tuple(i.id for i in fw.indicators.values() if i.level1 == parent and i.level2 == level.name)
+    return LevelRef(fw_id, level.name, depth, level.points, members)
+
+
+def term_of(value: object) -> Term:
+    """Narrow a matcher value to a glossary Term."""
+    if not isinstance(value, Term):
+        raise TypeError(value)
+    return value

@@ -1,0 +1,284 @@
+"""Score one part of a rule against typed answers: the points and the reason, in Chinese."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from scoring.conditions import Value, describe, evaluate, fact_name
+from scoring.efficacy import Bounds, coefficient
+from scoring.facts import Fact
+from scoring.results import PartScore
+from scoring.rules import (
+    EPS,
+    BoolPart,
+    CasesPart,
+    ChoicePart,
+    DeductPart,
+    EfficacyPart,
+    EfficacyTerm,
+    GroupPart,
+    Measure,
+    Part,
+    PerUnitPart,
+    StepDownPart,
+    Tier,
+    TiersPart,
+    VetoPart,
+)
+from scoring.text import num, pts, qty, round2
+
+NA_TREATMENTS = ("full", "exclude")
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a part is scored against: declared facts, typed answers, efficacy bounds overrides."""
+
+    facts: Mapping[str, Fact]
+    answers: Mapping[str, Value]
+    bounds: Mapping[str, Bounds]  # keyed by part id, or "<part id>.<n>" for the n-th term
+    kind: str = "indicator"
+    na_treatment: str = "full"
+
+    def unit(self, fact_id: str) -> str:
+        """The unit shown after a fact's value."""
+        fact = self.facts.get(fact_id)
+        return fact.shown_unit if fact else ""
+
+    def number(self, fact_id: str) -> float:
+        """A numeric answer (callers check presence first)."""
+        return float(self.answers[fact_id])  # type: ignore[arg-type]
+
+
+def score_part(part: Part, ctx: Context) -> PartScore:
+    """The part's score and reason; 合理缺项, veto, 未填报 and groups handled here."""
+    if part.na_when and ctx.answers.get(part.na_when) is True:
+        return not_applicable(part, ctx)
+    if isinstance(part, VetoPart):
+        return _veto(part, ctx)
+    if isinstance(part, GroupPart):
+        return _group(part, ctx)
+    needed = part.facts()
+    missing = tuple(f for f in needed if f not in ctx.answers)
+    if needed and len(missing) == len(needed):
+        return _result(part, 0.0, f"{part.label}：未填报，暂按0分计", missing=missing, unanswered=True)
+    result = _EVALUATORS[part.method](part, ctx)
+    if not missing:
+        return result
+    names = "、".join(fact_name(ctx.facts, f) for f in missing)
+    return replace(result, missing=missing, reason=f"{result.reason}（未填报：{names}，按未达到计）")
+
+
+def not_applicable(part: Part, ctx: Context) -> PartScore:
+    """合理缺项: full marks ('full') or out of the maximum ('exclude')."""
+    if ctx.na_treatment == "exclude":
+        return _result(part, 0.0, f"{part.label}：合理缺项，不计入总分", na=True, max_points=0.0)
+    return _result(part, part.max_points, f"{part.label}：合理缺项，按满分计", na=True)
+
+
+def _result(part: Part, score: float, reason: str, **extra: Any) -> PartScore:
+    max_points = extra.pop("max_points", part.max_points)
+    return PartScore(
+        id=part.id, label=part.label, method=part.method, score=round2(score),
+        max=round2(max_points), reason=reason, action=part.action, **extra,
+    )
+
+
+def _could(points: float) -> str:
+    return f"（可得{pts(points)}）"
+
+
+def _bool(part: BoolPart, ctx: Context) -> PartScore:
+    if part.when is not None:
+        ok = evaluate(part.when, ctx.answers) is True
+        if ok:
+            return _result(part, part.points, f"{part.label}：符合，得{pts(part.points)}")
+        need = describe(part.when, ctx.facts)
+        return _result(part, 0.0, f"{part.label}：未达到（需{need}），不得分{_could(part.points)}")
+    if ctx.answers.get(part.fact or "") is True:
+        return _result(part, part.points, f"{part.label}：是，得{pts(part.points)}")
+    return _result(part, 0.0, f"{part.label}：否，不得分{_could(part.points)}")
+
+
+def _choice(part: ChoicePart, ctx: Context) -> PartScore:
+    option = str(ctx.answers[part.fact])
+    score = part.score_of(option)
+    won = f"得{pts(score)}" if score > 0 else "不得分"
+    better = f"（{part.best}可得{pts(part.max_points)}）" if score < part.max_points - EPS else ""
+    return _result(part, score, f"{option}，{won}{better}")
+
+
+def _tiers(part: TiersPart, ctx: Context) -> PartScore:
+    x, unit = ctx.number(part.fact), ctx.unit(part.fact)
+    index = next((i for i, tier in enumerate(part.tiers) if part.met(tier, x)), None)
+    shown = f"{part.label}{qty(x, unit)}"
+    if index is None:
+        easiest = part.tiers[-1]
+        reason = f"{shown}，未{_reach(part, easiest, unit)}，不得分（{_reach(part, easiest, unit)}可得{pts(easiest.points)}）"
+        return _result(part, 0.0, reason)
+    tier = part.tiers[index]
+    hint = ""
+    if index > 0:
+        better = part.tiers[index - 1]
+        hint = f"（{_reach(part, better, unit)}可得{pts(better.points)}）"
+    won = f"得{pts(tier.points)}" if tier.points > 0 else "不得分"
+    return _result(part, tier.points, f"{shown}，{won}{hint}")
+
+
+def _reach(part: TiersPart, tier: Tier, unit: str) -> str:
+    return f"{'不超过' if part.lower_is_better else '达到'}{qty(tier.bound, unit)}"
+
+
+def _per_unit(part: PerUnitPart, ctx: Context) -> PartScore:
+    n, unit = ctx.number(part.fact), ctx.unit(part.fact) or "个"
+    raw = n * part.each
+    shown = f"{part.label}{qty(n, unit)}，每{unit}{pts(part.each)}"
+    if raw > part.cap + EPS:
+        return _result(part, part.cap, f"{shown}，合计{pts(raw)}，最高{pts(part.cap)}，按{pts(part.cap)}计")
+    if raw <= 0:
+        return _result(part, 0.0, f"{shown}，不得分（最高{pts(part.cap)}）")
+    return _result(part, raw, f"{shown}，得{pts(raw)}（最高{pts(part.cap)}）")
+
+
+def _deduct(part: DeductPart, ctx: Context) -> PartScore:
+    lacking = [item.label for item in part.items if ctx.answers.get(item.fact) is not True]
+    if not lacking:
+        return _result(part, part.points, f"{part.label}：各项齐全，得{pts(part.points)}")
+    cut = part.each * len(lacking)
+    score = max(0.0, part.points - cut)
+    names = "、".join(lacking)
+    if score <= 0:
+        return _result(part, 0.0, f"缺少{len(lacking)}项（{names}），扣完为止，得0分")
+    return _result(part, score, f"缺少{len(lacking)}项（{names}），扣{pts(cut)}，得{pts(score)}")
+
+
+def _cases(part: CasesPart, ctx: Context) -> PartScore:
+    best = max(part.cases, key=lambda case: case.points)
+    for case in part.cases:
+        if evaluate(case.when, ctx.answers) is True:
+            name = case.label or describe(case.when, ctx.facts)
+            more = f"（{best.label}可得{pts(best.points)}）" if best.label else f"（最高可得{pts(best.points)}）"
+            hint = more if case.points < best.points - EPS else ""
+            won = f"得{pts(case.points)}" if case.points > 0 else "不得分"
+            return _result(part, case.points, f"{part.label}：{name}，{won}{hint}")
+    need = best.label or describe(best.when, ctx.facts)
+    return _result(part, 0.0, f"{part.label}：不符合得分条件，不得分（{need}可得{pts(best.points)}）")
+
+
+def _efficacy(part: EfficacyPart, ctx: Context) -> PartScore:
+    lines: list[str] = []
+    notes: list[str] = []
+    hints: list[str] = []
+    total_d = 0.0
+    for n, term in enumerate(part.terms, 1):
+        key = f"{part.id}.{n}" if part.weighted else part.id
+        bounds = ctx.bounds.get(key, term.bounds)
+        name = term.label or (f"第{n}项" if part.weighted else part.label)
+        d, line = _term(term, bounds, name, ctx)
+        total_d += term.weight * d
+        lines.append(line)
+        notes.append(_bounds_text(bounds, name if part.weighted else ""))
+        hints.append(_hint(term, bounds, name, ctx))
+    score = part.points * total_d / 100.0
+    estimate = f"（估算：{'；'.join(notes)}）"
+    if part.weighted:
+        reason = f"{part.label}：{'；'.join(lines)}；加权d={num(total_d, 1)}，得{pts(score)}{estimate}"
+    else:
+        reason = f"{lines[0]}，得{pts(score)}{estimate}" if total_d else f"{lines[0]}{estimate}"
+    return _result(part, score, reason, estimated=True, hint="，".join(hints))
+
+
+def _term(term: EfficacyTerm, bounds: Bounds, name: str, ctx: Context) -> tuple[float, str]:
+    x = _measure(term.measure, ctx)
+    unit = _measure_unit(term.measure, ctx)
+    if x is None:
+        return 0.0, f"{name}未填报"
+    shown = f"{name}{qty(x, unit)}"
+    if term.gate is not None and not term.gate.passes(x):
+        word = "高于" if term.gate.lower_is_better else "未达到"
+        return 0.0, f"{shown}，{word}{qty(term.gate.bound, unit)}，不得分"
+    d = coefficient(x, bounds.satisfied, bounds.allowed, term.direction)
+    return d, f"{shown}，功效系数d={num(d, 1)}"
+
+
+def _measure(measure: Measure, ctx: Context) -> float | None:
+    present = [(f, w) for f, w in measure.terms if f in ctx.answers]
+    if not present:
+        return None
+    return sum(ctx.number(f) * w for f, w in present)
+
+
+def _measure_unit(measure: Measure, ctx: Context) -> str:
+    if len(measure.terms) == 1 and measure.terms[0][1] == 1.0:
+        return ctx.unit(measure.terms[0][0])
+    return ""
+
+
+def _bounds_text(bounds: Bounds, name: str) -> str:
+    text = f"{name}x满意={num(bounds.satisfied, 4)}、x不允许={num(bounds.allowed, 4)}"
+    if bounds.note:
+        return f"{text}，{bounds.note}"
+    return text if bounds.stated else f"{text}，界值为估计值"
+
+
+def _hint(term: EfficacyTerm, bounds: Bounds, name: str, ctx: Context) -> str:
+    verb = "降低到" if term.direction == "lower" else "提高到"
+    return f"将{name}{verb}{qty(bounds.satisfied, _measure_unit(term.measure, ctx))}（x满意）"
+
+
+def _step_down(part: StepDownPart, ctx: Context) -> PartScore:
+    x, unit = ctx.number(part.fact), ctx.unit(part.fact)
+    shown = f"{part.label}{qty(x, unit)}"
+    if x >= part.full_at - EPS:
+        return _result(part, part.points, f"{shown}，达到{qty(part.full_at, unit)}，得{pts(part.points)}")
+    ratio = round((part.full_at - x) / part.step, 9)
+    steps = math.ceil(ratio) if part.rounding == "ceil" else math.floor(ratio)
+    cut = steps * part.each
+    score = max(0.0, part.points - cut)
+    rule = f"每下降{qty(part.step, unit)}扣{pts(part.each)}"
+    end = f"扣{pts(cut)}，得{pts(score)}" if score > 0 else "扣完为止，得0分"
+    return _result(part, score, f"{shown}，低于{qty(part.full_at, unit)}，{rule}，按{steps}档计，{end}")
+
+
+def _group(part: GroupPart, ctx: Context) -> PartScore:
+    children = tuple(score_part(child, ctx) for child in part.parts)
+    raw = sum(child.score for child in children)
+    full = sum(child.max for child in children)
+    cap = full if part.cap is None else min(part.cap, full)
+    missing = tuple(f for child in children for f in child.missing)
+    unanswered = all(child.unanswered or child.na for child in children) and any(c.unanswered for c in children)
+    if raw > cap + EPS:
+        reason = f"{part.label}：小计{pts(raw)}，最高{pts(cap)}，按{pts(cap)}计"
+    else:
+        reason = f"{part.label}：小计{pts(raw)}（最高{pts(cap)}）"
+    return _result(
+        part, min(raw, cap), reason, max_points=cap, children=children, missing=missing,
+        unanswered=unanswered, estimated=any(c.estimated for c in children),
+        na=all(c.na for c in children),
+    )
+
+
+def _veto(part: VetoPart, ctx: Context) -> PartScore:
+    outcome = evaluate(part.when, ctx.answers)
+    if outcome is True:
+        head = "不予受理" if ctx.kind == "rejection" else "一票否决"
+        return _result(part, 0.0, f"{head}：{part.label}，取消申报资格", vetoed=True)
+    missing = tuple(f for f in part.facts() if f not in ctx.answers)
+    if outcome is None:
+        return _result(part, 0.0, f"{part.label}：未填报", missing=missing, unanswered=True)
+    return _result(part, 0.0, f"{part.label}：否")
+
+
+_EVALUATORS: dict[str, Callable[[Any, Context], PartScore]] = {
+    "bool": _bool,
+    "choice": _choice,
+    "tiers": _tiers,
+    "per_unit": _per_unit,
+    "deduct": _deduct,
+    "cases": _cases,
+    "efficacy": _efficacy,
+    "step_down": _step_down,
+}

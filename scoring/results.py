@@ -1,0 +1,198 @@
+"""Result dataclasses returned by the engine, each with to_dict() for JSON."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, is_dataclass
+from datetime import date
+from typing import Any
+
+
+def plain(value: object) -> Any:
+    """Dataclasses, tuples and dates as JSON-ready dicts, lists and ISO strings."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): plain(item) for key, item in value.items()}
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+class JsonResult:
+    """Mixin: to_dict() through plain()."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready mapping of this result."""
+        result: dict[str, Any] = plain(self)
+        return result
+
+
+@dataclass(frozen=True)
+class PartScore(JsonResult):
+    """The score of one part of a rule, with the reason for every point won or lost."""
+
+    id: str
+    label: str
+    method: str
+    score: float
+    max: float
+    reason: str
+    action: str = ""
+    hint: str = ""  # efficacy: what value to reach (将…提高到x满意100%)
+    missing: tuple[str, ...] = ()
+    unanswered: bool = False  # every fact of the part is unanswered: scored 0 as 未填报
+    estimated: bool = False  # efficacy: bounds are estimates, so is the score
+    na: bool = False  # 合理缺项
+    vetoed: bool = False
+    children: tuple[PartScore, ...] = ()
+
+    @property
+    def lost(self) -> float:
+        """Points not (yet) won by this part."""
+        return max(0.0, self.max - self.score)
+
+    def reasons(self) -> list[str]:
+        """This part's reason followed by its sub-parts' reasons."""
+        out = [self.reason]
+        for child in self.children:
+            out.extend(child.reasons())
+        return out
+
+
+@dataclass(frozen=True)
+class IndicatorScore(JsonResult):
+    """One indicator's score, maximum and reasons."""
+
+    framework: str
+    indicator: str
+    title: str
+    kind: str
+    level1: str
+    level2: str | None
+    score: float
+    max: float
+    parts: tuple[PartScore, ...] = ()
+    cap_reason: str = ""
+    estimated: bool = False
+    missing: tuple[str, ...] = ()
+    vetoed: bool = False
+    na: bool = False
+    note: str = ""  # e.g. 尚无计分规则
+
+    @property
+    def reason(self) -> str:
+        """Every part's reason, then the cap (or the note), joined with ；."""
+        lines = [line for part in self.parts for line in part.reasons()]
+        extra = [text for text in (self.cap_reason, self.note) if text]
+        return "；".join([*lines, *extra])
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready mapping, with the joined reason."""
+        return {**plain(self), "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Gap(JsonResult):
+    """Points a part can still win, what to do, and who is responsible."""
+
+    framework: str
+    indicator: str
+    title: str
+    part: str
+    label: str
+    points: float
+    action: str
+    departments: tuple[str, ...] = ()
+    estimated: bool = False
+
+
+@dataclass(frozen=True)
+class Subtotal(JsonResult):
+    """Score and maximum of a 一级 (level2 None) or a 二级 heading."""
+
+    level1: str
+    level2: str | None
+    score: float
+    max: float
+
+
+@dataclass(frozen=True)
+class DepartmentShare(JsonResult):
+    """A department's indicators: their score, maximum, and share of the whole maximum."""
+
+    department: str
+    indicators: tuple[str, ...]
+    score: float
+    max: float
+    share: float  # max / the framework's max, 0..1
+
+
+@dataclass(frozen=True)
+class ChecklistEntry(JsonResult):
+    """One 工作任务 (Henan line task, Jinan task) and whether it is done."""
+
+    key: str
+    indicator: str
+    text: str
+    units: str = ""
+    done: bool | None = None  # None = not reported
+    date: str | None = None
+    deadline: date | None = None
+    overdue: bool = False
+    late: bool = False  # done after the deadline
+
+
+@dataclass(frozen=True)
+class ChecklistItem(JsonResult):
+    """Completion of one Henan item (or Jinan task)."""
+
+    indicator: str
+    title: str
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class ChecklistReport(JsonResult):
+    """Completion of a checklist system: per entry, per item, overall, and overdue tasks."""
+
+    entries: tuple[ChecklistEntry, ...]
+    items: tuple[ChecklistItem, ...]
+    done: int
+    total: int
+    percent: float
+    overdue: tuple[ChecklistEntry, ...] = ()
+
+
+@dataclass(frozen=True)
+class Assessment(JsonResult):
+    """A whole framework scored: totals, subtotals, status, gaps and (checklists) completion."""
+
+    framework: str
+    total: float
+    max: float
+    indicators: tuple[IndicatorScore, ...]
+    subtotals: tuple[Subtotal, ...] = ()
+    bonus: float = 0.0
+    pass_line: float | None = None
+    passed: bool | None = None
+    disqualified: bool = False
+    vetoes: tuple[str, ...] = ()
+    gaps: tuple[Gap, ...] = ()
+    missing: tuple[str, ...] = ()
+    estimated: bool = False
+    department: DepartmentShare | None = None
+    checklist: ChecklistReport | None = None
+
+    @property
+    def status(self) -> str:
+        """One Chinese line: disqualified, passed or not, or just the total."""
+        total = f"总分{self.total:g}分（满分{self.max:g}分）"
+        if self.disqualified:
+            return f"{total}；" + "；".join(self.vetoes)
+        if self.passed is None:
+            return total
+        verdict = "达到" if self.passed else "未达到"
+        return f"{total}，{verdict}{self.pass_line:g}分的合格线"
