@@ -7,12 +7,13 @@ from collections.abc import Iterable, Sequence
 
 from knowledge.model import Framework, Indicator, KnowledgeBase, Plan, Term
 from knowledge.responsibility import Responsibility
-from knowledge.retrieval import Hit
 from knowledge.views import fmt
 from knowledge.vocabulary import LevelRef
 
 EMPTY = "请输入您的问题，例如：“计量怎么得分？”“我们财政局负责哪些指标？”"
 UNREADABLE = "没看懂这条消息。请用文字提问，例如：“计量怎么得分？”"
+ABOUT = "我是质量强县助手，回答评价指标的分值、评分标准、责任单位、所需材料和时限，也能陪各部门自评。" + "可以这样问：“计量怎么得分？”“我们财政局负责哪些指标？”"
+FAILED = "抱歉，这个问题没处理好，已记录。请换个说法再问一次。"
 EXAMPLES = "可以这样问：“计量怎么得分？”“县委书记参会能得几分？”“我们财政局负责哪些指标？”"
 MAX_LIST = 12
 _SENTENCE = re.compile(r"(?<=[；。;])|\n")
@@ -191,13 +192,14 @@ def clauses(criteria: str) -> list[str]:
 
 
 def relevant_clauses(criteria: str, tokens: Iterable[str]) -> list[str]:
-    """The criteria sentences that mention the question's own words."""
-    words = [t for t in tokens if not t.startswith("~") and len(t) >= 2]
-    if not words:
+    """The criteria sentences that share the most character pairs with the question's words."""
+    pairs = {t.lstrip("~") for t in tokens if len(t.lstrip("~")) == 2}
+    pairs |= {w[i : i + 2] for w in tokens if not w.startswith("~") for i in range(len(w) - 1)}
+    if not pairs:
         return []
-    scored = [(sum(w in c for w in words), c) for c in clauses(criteria)]
+    scored = [(sum(p in c for p in pairs), c) for c in clauses(criteria)]
     best = max((s for s, _ in scored), default=0)
-    return [c for s, c in scored if s == best and s > 0]
+    return [c for s, c in scored if s == best and s >= 2]
 
 
 def department(kb: KnowledgeBase, resp: Responsibility, dept_id: str, inds: Sequence[Indicator]) -> str:
@@ -258,39 +260,38 @@ def level_total(fw: Framework, level: LevelRef, inds: Sequence[Indicator]) -> st
     return "\n".join(lines)
 
 
-def extreme(fw: Framework, highest: bool) -> list[Indicator]:
-    """The indicators with the highest (or lowest) points."""
-    scored = fw.scored_indicators
-    if not scored:
-        return []
-    target = (max if highest else min)(i.points for i in scored)
-    return [i for i in scored if i.points == target]
+def county_title(fw: Framework, plan: Plan) -> str:
+    """Heading for the county-supplied list, in the plan's own reading where it has one."""
+    if plan.rows and plan.framework == fw.id:
+        return f"{plan.county}任务分解表列出县级提供数据评分的指标"
+    return "由申报县（市、区）提供数据的指标"
 
 
-def extreme_text(fw: Framework, inds: Sequence[Indicator], highest: bool) -> str:
-    word = "最高" if highest else "最低"
-    lines = [f"【{system_name(fw)}】分值{word}的是{fmt(inds[0].points)}分，共{len(inds)}项："]
-    lines += [f"· 第{i.id}项 {i.editorial.short or _clip(i.name, 30)}" for i in inds[:MAX_LIST]]
-    if len(inds) > MAX_LIST:
+def provincial_title(fw: Framework, plan: Plan) -> str:
+    """Heading for the provincially scored list."""
+    if plan.rows and plan.framework == fw.id:
+        return f"按{plan.county}方案，由省直部门直接评分的指标"
+    return "由省直部门直接评分的指标（数据来源为省直部门）"
+
+
+def listing(fw: Framework, title: str, inds: Sequence[Indicator]) -> str:
+    """A computed list of indicators with their points."""
+    total = sum(i.points for i in inds)
+    count = f"共{len(inds)}项" + (f"，合计{fmt(total)}分" if total else "")
+    lines = [f"【{system_name(fw)}】{title}（{count}）："]
+    for ind in inds[:MAX_LIST * 2]:
+        points = f"（{fmt(ind.points)}分）" if ind.points else ""
+        deadline = f"，{ind.deadline}" if ind.deadline and not ind.points else ""
+        lines.append(f"· 第{ind.id}项 {ind.editorial.short or _clip(ind.name, 24)}{points}{deadline}")
+    if len(inds) > MAX_LIST * 2:
         lines.append(f"……等共{len(inds)}项。")
     return "\n".join(lines)
 
 
-def provincial(fw: Framework, plan: Plan, inds: Sequence[Indicator]) -> str:
-    """The Shandong indicators scored directly by provincial departments."""
-    total = sum(i.points for i in inds)
-    lines = [f"【{system_name(fw)}】由省直部门直接评分的有{len(inds)}项（{fmt(total)}分）："]
-    lines += [f"· 第{i.id}项 {i.editorial.short or _clip(i.name, 20)}（{fmt(i.points)}分，{i.data_source}）" for i in inds]
-    plan_notes = [n.text for n in plan.notes if "省直" in n.text and n.kind == "discrepancy"]
-    lines += [f"⚠ 文件差异：{_clip(t, 120)}" for t in plan_notes[:1]]
-    return "\n".join(lines)
-
-
-def disambiguation(hits: Sequence[Hit]) -> str:
+def disambiguation(inds: Sequence[Indicator]) -> str:
     """Ask which of near-tied indicators was meant."""
     lines = ["您是想问："]
-    for n, hit in enumerate(hits, 1):
-        ind = hit.indicator
+    for n, ind in enumerate(inds, 1):
         lines.append(f"{n}. 第{ind.id}项 {ind.editorial.short or _clip(ind.name, 24)}")
     lines.append("请回复编号，或说得更具体些。")
     return "\n".join(lines)

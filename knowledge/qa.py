@@ -1,13 +1,18 @@
-"""Choose the answer to a liaison's question: which kind, which indicators, or an honest 没找到."""
+"""Choose the answer to a liaison's question: which kind, which indicators, or an honest 没找到.
+
+The steps run in order; the first that recognises the question answers it:
+number reference → department list → system facts → definition → aggregate → indicator search.
+"""
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from knowledge import answers
-from knowledge.model import Indicator, KnowledgeBase, Term
+from knowledge import aggregates, answers
+from knowledge.model import Framework, Indicator, KnowledgeBase
 from knowledge.query import (
     INTENT_PATTERNS,
     SYSTEM_PATTERN,
@@ -19,23 +24,36 @@ from knowledge.query import (
 )
 from knowledge.responsibility import Responsibility
 from knowledge.retrieval import Hit, Index
-from knowledge.text import Segmenter
+from knowledge.text import STOP_WORDS, Segmenter
 from knowledge.typos import Corrector
 from knowledge.vocabulary import LevelRef, Vocabulary, term_of
 
+log = logging.getLogger(__name__)
+
 # Calibrated on tests/data/devset.yaml with bench/bench_qa.py (see README, "问答").
-MIN_SCORE = 4.0          # below this the best hit is not trusted without a name match
-OTHER_SYSTEM_MARGIN = 1.6  # another system's hit must beat the deployment's by this factor
-TIE_RATIO = 0.92         # second hit this close to the first → ask which one was meant
+MIN_SCORE = 4.0            # a best hit below this needs a match in an indicator's name
+MIN_COVERAGE = 0.5         # share of the question's content words found in the best hit
+LONG_QUESTION = 8          # content words from which a question counts as long and rambling
+LONG_EVIDENCE = 8.0        # a long question needs coverage × score of at least this
+RICH_SCORE = 120.0         # a score this high needs only a fifth of the words covered
+OTHER_SYSTEM_MARGIN = 2.5  # another system's hit must beat the deployment's by this factor
+TIE_RATIO = 0.92           # second hit this close to the first → ask which one was meant
 MAX_HITS = 8
 
-_GENERIC = re.compile(r"指标|这块|这项|那项|这条|这个|方面|相关|有关|情况|问题|一下|请问|咱们|我们|我县|本县|县里|能|该|的|吗|呢|啊|呀|吧|？|\?|，|,|。")
-_DEPT_LIST = re.compile(r"(负责|牵头|承担|分管|管|配合|涉及|有|干|报|做)(哪些|哪几|什么|啥|几项|多少)|(哪些|什么|啥).{0,4}(归|是)我|任务|分工|我(们)?是.{0,12}的")
-_HIGHEST = re.compile(r"最高|最多|最大|分值最|分最")
+_FILLER = re.compile(r"指标|这块|这项|那项|这条|这个|那个|那边|这边|方面|相关|有关|情况|问题|一下|请问|咱们|我们|我县|本县|县里|没有|怎么办|不一样|不同|区别|差异|出数|完成|能|该|的|吗|呢|啊|呀|吧|？|\?|，|,|。|！|!")
+_SMALL_TALK = re.compile(r"^(你好|您好|在吗|hello|hi|谢谢|多谢|辛苦了|收到|好的|ok)[!！。.，, ]*$|你是谁|你叫什么|谁开发|谁做的|你能(做|干)什么|你会什么|怎么用你")
+_DEPT_LIST = re.compile(r"(负责|牵头|承担|分管|管|配合|涉及|有|干|报|做)(哪些|哪几|什么|啥|几项|几条|多少|哪条|哪项|哪个)|(哪些|什么|啥).{0,4}(归|是)我|有我们(的)?(什么|啥)?事|有(啥|什么)?事|有(啥|什么)活|任务|分工|which (indicators|tasks)|responsible for")
+_SELF_INTRO = re.compile(r"我(们)?是.{0,12}的")
+_HIGHEST = re.compile(r"最高|最多|最大")
 _LOWEST = re.compile(r"最低|最少|最小")
-_PROVINCIAL = re.compile(r"省直|省里|省级部门|直接评分|省.{0,4}打分|省厅")
-_BONUS = re.compile(r"加分")
-_UNREADABLE = re.compile(r"[^\u4e00-\u9fff\u3000-\u303f\uff00-\uffefa-zA-Z0-9\s\.,;:!?%()\-+·'\"/&，。？！：；、（）“”‘’《》【】…]")
+_PROVINCIAL = re.compile(r"省直|省里|省级部门|直接评分|省.{0,4}打分|省厅|provincial")
+_COUNTY = re.compile(r"(县里|县级|县区|本县|申报县|我县|县).{0,4}提供|county.{0,10}(suppl|provid)")
+_BONUS = re.compile(r"加分|bonus")
+_LISTING = re.compile(r"哪些|哪几|情形|包括|包含|几种|都有|which|what are")
+_WHICH_INDICATOR = re.compile(r"(算|属于|对应|归|在|是|放)(哪条|哪项|哪个|哪一项|哪一条|第几|哪几)|哪条指标|哪个指标|哪一行|哪几行")
+_EXTREME_FILLER = re.compile(r"分值|分数|哪项|哪个|哪几项|哪一项|是|的|指标|项|得分|\s|山东|湖南|河南|济南")
+_LEVEL_TOTAL = re.compile(r"这块|这部分|这一块|部分|板块|一级|二级|大项|总|合计|一共|共")
+_UNREADABLE = re.compile(r"[^\u4e00-\u9fff\u3000-\u303f\uff00-\uffefa-zA-Z0-9\s\.,;:!?%()\-+·'\"/&#，。？！：；、（）“”‘’《》【】…]")
 
 
 @dataclass
@@ -70,7 +88,7 @@ class Answer:
 
 @dataclass(frozen=True)
 class Scope:
-    """Which system and plan a question is about."""
+    """Which system and plan a question is about; explicit when the question names them."""
 
     plan: str
     framework: str
@@ -78,30 +96,38 @@ class Scope:
 
 
 class Librarian:
-    """Answers questions from the knowledge base; load once, ask many times."""
+    """Answers questions from the knowledge base; build once, ask many times."""
 
     def __init__(self, kb: KnowledgeBase, default_plan: str = "pingyin") -> None:
         self.kb = kb
         self.default_plan = kb.plan(default_plan).id
         self.vocab = Vocabulary(kb)
-        terms = self.vocab.domain_terms()
-        self.segmenter = Segmenter(terms)
-        self.corrector = Corrector(terms, self.segmenter.is_word)
+        self.segmenter = Segmenter(self.vocab.domain_terms())
         self.index = Index(kb, self.segmenter)
+        self.corrector = Corrector(self.vocab.correction_terms(self.index.words), self.segmenter.is_word)
         self.responsibility = {pid: Responsibility(kb, p) for pid, p in kb.plans.items()}
         self.plan_of_framework = {p.framework: pid for pid, p in reversed(kb.plans.items())}
 
     # --- entry point ------------------------------------------------------------------------
 
     def ask(self, question: str, plan: str | None = None, framework: str | None = None) -> Answer:
-        """Answer one question in the context of a plan (default: the deployment's)."""
-        if not question or not question.strip():
-            return Answer(question, "out_of_scope", "empty", answers.EMPTY, abstained=True)
+        """Answer one question in the context of a plan (default: the deployment's); never raises."""
+        if not isinstance(question, str) or not question.strip():
+            return Answer(str(question or ""), "out_of_scope", "empty", answers.EMPTY, abstained=True)
         if _looks_unreadable(question):
             return Answer(question, "out_of_scope", "unreadable", answers.UNREADABLE, abstained=True)
+        if _SMALL_TALK.search(question.strip().lower()):
+            return Answer(question, "out_of_scope", "help", answers.ABOUT, abstained=True)
+        try:
+            return self._answer(question, plan or self.default_plan, framework)
+        except Exception:  # a bug must not take the bot down: log it and say so briefly
+            log.exception("answering %r failed", question[:200])
+            return Answer(question, "out_of_scope", "error", answers.FAILED, abstained=True)
+
+    def _answer(self, question: str, plan: str, framework: str | None) -> Answer:
         query = self._understand(question)
-        scope = self._scope(query, plan or self.default_plan, framework)
-        for step in (self._by_number, self._by_department, self._by_definition, self._by_system, self._by_aggregate):
+        scope = self._scope(query, plan, framework)
+        for step in (self._by_number, self._by_department, self._by_system, self._by_definition, self._by_aggregate):
             answer = step(query, scope)
             if answer is not None:
                 return answer
@@ -112,7 +138,7 @@ class Librarian:
     def _understand(self, question: str) -> Query:
         text = clean_question(question)
         english = is_english(text)
-        if english or re.search(r"[a-z]{3,}", text):
+        if re.search(r"[a-z]{3,}", text):
             text = self.vocab.translate(text)
         text, fixes = self.corrector.correct(text)
         query = Query(raw=question, text=text, fixes=fixes, english=english)
@@ -125,21 +151,31 @@ class Librarian:
         plan = self.kb.plan(plan_id)
         if framework:
             self.kb.framework(framework)
-            return Scope(self.plan_of_framework.get(framework, plan.id) if framework != plan.framework else plan.id, framework, True)
+            return self._scope_of(framework, plan.id)
         for _, (kind, ref) in self.vocab.systems.find(query.text):  # type: ignore[misc]
             if kind == "plan":
                 return Scope(ref, self.kb.plans[ref].framework, True)
-            return Scope(plan.id if plan.framework == ref else self.plan_of_framework.get(ref, plan.id), ref, True)
+            return self._scope_of(ref, plan.id)
         return Scope(plan.id, plan.framework, False)
 
+    def _scope_of(self, fw_id: str, plan_id: str) -> Scope:
+        if self.kb.plans[plan_id].framework == fw_id:
+            return Scope(plan_id, fw_id, True)
+        return Scope(self.plan_of_framework.get(fw_id, plan_id), fw_id, True)
+
     def _topic(self, query: Query) -> str:
-        """The question without intent phrases and filler: what it is about."""
+        """The question without intent phrases, system names and filler: what it is about."""
         text = query.text
         for _, pattern in INTENT_PATTERNS:
             text = pattern.sub(" ", text)
         for phrase, _ in self.vocab.systems.find(text):
             text = text.replace(phrase, " ")
-        return _GENERIC.sub(" ", text).strip()
+        return re.sub(r"\s+", " ", _FILLER.sub(" ", text)).strip()
+
+    def _content_words(self, topic: str) -> list[str]:
+        words = [w for w in self.segmenter.words(topic) if w not in STOP_WORDS and len(w) >= 2]
+        chinese = [w for w in words if not w.isascii()]
+        return chinese or words
 
     # --- the steps, in order ----------------------------------------------------------------
 
@@ -147,22 +183,24 @@ class Librarian:
         if query.number is None:
             return None
         plan = self.kb.plans[scope.plan]
-        ind_id = str(query.number)
-        if query.number_in_table and plan.rows and plan.framework == scope.framework:
-            ind_id = plan.row_to_indicator(ind_id) or ""
         fw = self.kb.frameworks[scope.framework]
+        ind_id = str(query.number)
+        if query.number_in_table and plan.rows and plan.framework == fw.id:
+            ind_id = plan.row_to_indicator(ind_id) or ""
         ind = fw.indicators.get(ind_id)
         if ind is None:
-            text = answers.no_such_number(fw, plan, query.number, query.number_in_table)
+            text = answers.no_such_number(fw, plan, query.number, query.number_in_table and bool(plan.rows))
             return Answer(query.raw, "out_of_scope", "lookup", text, framework=fw.id, abstained=True)
         intent = query.intent if query.intent not in ("department", "aggregate", "definition") else "lookup"
         return self._indicator_answer(query, scope, intent, [(ind, 1.0)])
 
     def _by_department(self, query: Query, scope: Scope) -> Answer | None:
         found = [str(v) for _, v in self.vocab.department_names.find(query.text)]
-        if not found or not (query.intent == "department" or _DEPT_LIST.search(query.text)):
+        if not found:
             return None
-        if query.intent in ("deadline",) and not _DEPT_LIST.search(query.text):
+        short = len(query.text) <= 30
+        asks = query.intent == "department" or (short and (_DEPT_LIST.search(query.text) or _SELF_INTRO.search(query.text)))
+        if not asks:
             return None
         dept = found[0]
         resp = self.responsibility[scope.plan]
@@ -171,105 +209,126 @@ class Librarian:
         hits = [(ind, 1.0) for ind in inds]
         return Answer(query.raw, "department", "department", text, framework=resp.framework.id, department=dept, hits=hits)
 
+    def _by_system(self, query: Query, scope: Scope) -> Answer | None:
+        if not query.asks_system or _WHICH_INDICATOR.search(query.text):
+            return None
+        if self._levels(query, scope) and query.intent in ("points", "aggregate", "lookup"):
+            return None
+        fw = self.kb.frameworks[scope.framework]
+        plan = self.kb.plans[scope.plan]
+        veto = next((i for i in fw.indicators.values() if i.kind in ("veto", "rejection")), None)
+        if veto is not None and re.search(r"一票否决|不予受理", query.text):
+            if query.intent in ("owner", "evidence", "deadline", "data_source", "criteria"):
+                return self._indicator_answer(query, scope, query.intent, [(veto, 1.0)])
+            if query.intent != "definition" or _LISTING.search(query.text):
+                text = answers.framework_facts(fw, plan, query.text)
+                return Answer(query.raw, "framework", "system", text, framework=fw.id, hits=[(veto, 1.0)])
+            return None
+        if len(self._content_words(self._topic(query))) > 2 and self._trusted_hits(query, scope):
+            return None
+        text = answers.framework_facts(fw, plan, query.text)
+        return Answer(query.raw, "framework", "system", text, framework=fw.id)
+
     def _by_definition(self, query: Query, scope: Scope) -> Answer | None:
+        if query.intent != "definition" or _WHICH_INDICATOR.search(query.text):
+            return None
         terms = [term_of(v) for _, v in self.vocab.terms.find(query.text)]
         if not terms:
             return None
-        topic = self._topic(query)
-        covers = any(_covers(topic, term) for term in terms)
-        if query.intent != "definition" and not (query.intent == "lookup" and covers):
-            return None
-        term = terms[0]
-        text = answers.definition(term, self.kb)
+        text = answers.definition(terms[0], self.kb)
         return Answer(query.raw, "definition", "definition", text, framework=scope.framework if scope.explicit else None)
-
-    def _by_system(self, query: Query, scope: Scope) -> Answer | None:
-        if not query.asks_system:
-            return None
-        levels = self._levels(query, scope)
-        topic = self._topic(query)
-        if levels and query.intent in ("points", "aggregate"):
-            return None
-        fw = self.kb.frameworks[scope.framework]
-        if re.search(r"一票否决|不予受理", query.text):
-            veto = next((i for i in fw.indicators.values() if i.kind in ("veto", "rejection")), None)
-            if veto is not None and (query.intent in ("definition", "lookup", "criteria") or "哪些" in query.text or "情形" in query.text):
-                text = answers.framework_facts(fw, self.kb.plans[scope.plan], query.text)
-                return Answer(query.raw, "framework", "system", text, framework=fw.id, hits=[(veto, 1.0)])
-        if len(topic) > 8 and self._confident_search(query, scope):
-            return None
-        text = answers.framework_facts(fw, self.kb.plans[scope.plan], query.text)
-        return Answer(query.raw, "framework", "system", text, framework=fw.id)
 
     def _by_aggregate(self, query: Query, scope: Scope) -> Answer | None:
         fw = self.kb.frameworks[scope.framework]
         plan = self.kb.plans[scope.plan]
+        text = query.text
+        listing = bool(_LISTING.search(text)) or query.intent == "aggregate"
+        if fw.id == "shandong" and (listing or query.intent == "data_source"):
+            if _COUNTY.search(text):
+                return self._listing(query, fw, answers.county_title(fw, plan), aggregates.county_supplied(fw, plan))
+            if _PROVINCIAL.search(text) and not self._trusted_hits(query, scope, strict=True):
+                return self._listing(query, fw, answers.provincial_title(fw, plan), aggregates.provincial(fw, plan))
+        if listing or query.intent in ("points", "deadline"):
+            found = aggregates.with_points(fw, text) if listing else None
+            if found:
+                return self._listing(query, fw, f"分值为{answers.fmt(found[0].points)}分的有{len(found)}项", found)
+            dated = aggregates.with_deadline(fw, text) if listing else None
+            if dated and dated[1]:
+                return self._listing(query, fw, f"完成时限为“{dated[0]}”的有{len(dated[1])}项", dated[1])
+        if query.intent == "aggregate" and (_HIGHEST.search(text) or _LOWEST.search(text)) and self._bare_extreme(query):
+            highest = bool(_HIGHEST.search(text))
+            inds = aggregates.extreme(fw, highest)
+            if inds:
+                word = "最高" if highest else "最低"
+                return self._listing(query, fw, f"分值{word}的是{answers.fmt(inds[0].points)}分，共{len(inds)}项", inds)
         levels = self._levels(query, scope)
-        if query.intent == "aggregate" or (query.intent == "points" and levels and re.search(r"这块|这部分|这一块|部分|板块|一级|二级|大项|总", query.text)):
-            if _PROVINCIAL.search(query.text) and fw.id == "shandong":
-                inds = [i for i in fw.scored_indicators if not i.county_supplied]
-                text = answers.provincial(fw, plan, inds)
-                return Answer(query.raw, "indicator", "aggregate", text, framework=fw.id, hits=[(i, 1.0) for i in inds])
-            if levels:
-                level = levels[0]
-                inds = [fw.indicators[i] for i in level.members]
-                text = answers.level_total(fw, level, inds)
-                return Answer(query.raw, "indicator", "aggregate", text, framework=fw.id, hits=[(i, 1.0) for i in inds])
-            if _BONUS.search(query.text):
-                inds = [i for i in fw.indicators.values() if i.kind == "bonus"]
-                if inds:
-                    return self._indicator_answer(query, scope, "points", [(i, 1.0) for i in inds])
-            if _HIGHEST.search(query.text) or _LOWEST.search(query.text):
-                inds = answers.extreme(fw, highest=bool(_HIGHEST.search(query.text)))
-                if inds:
-                    text = answers.extreme_text(fw, inds, highest=bool(_HIGHEST.search(query.text)))
-                    return Answer(query.raw, "indicator", "aggregate", text, framework=fw.id, hits=[(i, 1.0) for i in inds])
-        if query.intent == "data_source" and _PROVINCIAL.search(query.text) and fw.id == "shandong" and not self._topic_hits(query, scope):
-            inds = [i for i in fw.scored_indicators if not i.county_supplied]
-            text = answers.provincial(fw, plan, inds)
-            return Answer(query.raw, "indicator", "aggregate", text, framework=fw.id, hits=[(i, 1.0) for i in inds])
+        if levels and (query.intent == "aggregate" or (query.intent == "points" and _LEVEL_TOTAL.search(text))):
+            level = min(levels, key=lambda lv: lv.depth * -1)
+            inds = [fw.indicators[i] for i in level.members]
+            return Answer(query.raw, "framework", "aggregate", answers.level_total(fw, level, inds), framework=fw.id, hits=[(i, 1.0) for i in inds])
+        if _BONUS.search(text) and query.intent in ("aggregate", "points", "lookup", "criteria"):
+            bonus = [i for i in fw.indicators.values() if i.kind == "bonus"]
+            if bonus and not self._trusted_hits(query, scope, strict=True, exclude=bonus):
+                return self._indicator_answer(query, scope, "points", [(i, 1.0) for i in bonus])
+        if listing and query.intent in ("aggregate", "lookup"):
+            phrases = [p for p, _ in self.vocab.terms.find(text)]
+            mention = aggregates.mentioning(fw, phrases)
+            if mention:
+                return self._listing(query, fw, f"提到“{mention[0]}”的有{len(mention[1])}项", mention[1])
         return None
 
     def _by_search(self, query: Query, scope: Scope) -> Answer:
         hits = self._ranked(query, scope)
-        if not hits or not self._trusted(hits[0]):
-            return self._decline(query, scope, hits)
+        if not hits or not self._trusted(query, hits[0]):
+            return self._decline(query, hits)
         fw_id = hits[0].indicator.framework
-        scope = scope if fw_id == scope.framework else Scope(self.plan_of_framework.get(fw_id, scope.plan), fw_id, True)
+        if fw_id != scope.framework:
+            scope = self._scope_of(fw_id, scope.plan)
         group = self._group(query, scope, hits)
         if group is not None:
             return self._indicator_answer(query, scope, query.intent, group)
         top = [(h.indicator, h.score) for h in hits[:MAX_HITS]]
         if _ambiguous(hits):
-            text = answers.disambiguation(hits[:3])
+            text = answers.disambiguation([h.indicator for h in hits[:3]])
             return Answer(query.raw, "indicator", query.intent, text, framework=fw_id, hits=top)
-        return self._indicator_answer(query, scope, query.intent, top)
+        return self._indicator_answer(query, scope, query.intent, top, shown=1)
 
     # --- search helpers ---------------------------------------------------------------------
 
     def _ranked(self, query: Query, scope: Scope) -> list[Hit]:
         topic = self._topic(query) or query.text
-        tokens = self.segmenter.tokens(topic)
-        frameworks = [scope.framework] if scope.explicit else None
-        hits = self.index.search(tokens, frameworks)
-        if not hits or scope.explicit:
-            return hits
-        inside = [h for h in hits if h.indicator.framework == scope.framework]
-        outside = [h for h in hits if h.indicator.framework != scope.framework]
-        if outside and (not inside or outside[0].score > OTHER_SYSTEM_MARGIN * inside[0].score):
-            best = outside[0].indicator.framework
-            return [h for h in hits if h.indicator.framework == best]
-        return inside
+        tokens = [t for t in self.segmenter.tokens(topic) if not (t.isdigit() and len(t) < 3)]
+        if not scope.explicit:
+            hits = self.index.search(tokens)
+            inside = [h for h in hits if h.indicator.framework == scope.framework]
+            outside = [h for h in hits if h.indicator.framework != scope.framework]
+            if outside and (not inside or outside[0].score > OTHER_SYSTEM_MARGIN * inside[0].score):
+                best = outside[0].indicator.framework
+                return [h for h in hits if h.indicator.framework == best]
+            return inside
+        return self.index.search(tokens, [scope.framework])
 
-    def _trusted(self, hit: Hit) -> bool:
-        return bool(hit.name_words) and hit.score >= MIN_SCORE / 2 or hit.score >= MIN_SCORE * 2
+    def _trusted(self, query: Query, hit: Hit, strict: bool = False) -> bool:
+        """Is the best hit really what the question is about? (else 没找到)"""
+        words = self._content_words(self._topic(query) or query.text)
+        coverage = self.index.coverage(words, hit)
+        if strict:
+            return coverage >= 0.75 and bool(hit.name_words)
+        if not hit.name_words and hit.score < MIN_SCORE * 2:
+            return False
+        if coverage >= MIN_COVERAGE:
+            return True
+        if coverage >= 0.2 and hit.score >= RICH_SCORE:
+            return True
+        return len(words) >= LONG_QUESTION and coverage * hit.score >= LONG_EVIDENCE
 
-    def _confident_search(self, query: Query, scope: Scope) -> bool:
-        hits = self._ranked(query, scope)
-        return bool(hits) and self._trusted(hits[0])
+    def _trusted_hits(self, query: Query, scope: Scope, strict: bool = False, exclude: list[Indicator] | None = None) -> bool:
+        hits = [h for h in self._ranked(query, scope) if not exclude or h.indicator not in exclude]
+        return bool(hits) and self._trusted(query, hits[0], strict)
 
-    def _topic_hits(self, query: Query, scope: Scope) -> bool:
-        return self._confident_search(query, scope)
+    def _bare_extreme(self, query: Query) -> bool:
+        rest = _HIGHEST.sub("", _LOWEST.sub("", self._topic(query)))
+        return not _EXTREME_FILLER.sub("", rest)
 
     def _levels(self, query: Query, scope: Scope) -> list[LevelRef]:
         refs = [v for _, v in self.vocab.levels.find(query.text) if isinstance(v, LevelRef)]
@@ -285,33 +344,34 @@ class Librarian:
         if topic and topic not in level.name and level.name not in topic:
             return None
         scores = {h.indicator.id: h.score for h in hits if h.indicator.framework == level.framework}
+        plan = self.kb.plans[scope.plan]
+        covered = {r.indicator for r in plan.rows} if plan.rows and plan.framework == level.framework else set(level.members)
         fw = self.kb.frameworks[level.framework]
-        members = sorted(level.members, key=lambda i: -scores.get(i, 0.0))
+        members = sorted(level.members, key=lambda i: (i not in covered, -scores.get(i, 0.0)))
         return [(fw.indicators[i], scores.get(i, 0.0)) for i in members]
 
-    def _decline(self, query: Query, scope: Scope, hits: list[Hit]) -> Answer:
+    def _listing(self, query: Query, fw: Framework, title: str, inds: list[Indicator]) -> Answer:
+        text = answers.listing(fw, title, inds)
+        return Answer(query.raw, "framework", "aggregate", text, framework=fw.id, hits=[(i, 1.0) for i in inds])
+
+    def _decline(self, query: Query, hits: list[Hit]) -> Answer:
         terms = [term_of(v) for _, v in self.vocab.terms.find(query.text)]
-        if terms:
+        if terms and query.intent in ("definition", "lookup"):
             return Answer(query.raw, "definition", "definition", answers.definition(terms[0], self.kb))
-        suggestions = [h.indicator for h in hits[:3] if h.matched_words]
-        text = answers.not_found(suggestions)
-        return Answer(query.raw, "out_of_scope", "out_of_scope", text, abstained=True)
+        suggestions = [h.indicator for h in hits[:3] if h.name_words]
+        return Answer(query.raw, "out_of_scope", "out_of_scope", answers.not_found(suggestions), abstained=True)
 
     def _indicator_answer(
-        self, query: Query, scope: Scope, intent: str, hits: list[tuple[Indicator, float]]
+        self, query: Query, scope: Scope, intent: str, hits: list[tuple[Indicator, float]], shown: int = MAX_HITS
     ) -> Answer:
-        if intent in ("department", "definition", "aggregate"):
+        """Answer about the first `shown` hits; all hits go into the JSON, best first."""
+        if intent in ("department", "definition", "aggregate", "system"):
             intent = "lookup"
         plan = self.kb.plans[scope.plan]
         resp = self.responsibility[scope.plan] if plan.framework == hits[0][0].framework else None
         tokens = set(self.segmenter.tokens(self._topic(query)))
-        text = answers.indicators(self.kb, plan, resp, intent, [i for i, _ in hits], tokens)
+        text = answers.indicators(self.kb, plan, resp, intent, [i for i, _ in hits[:shown]], tokens)
         return Answer(query.raw, "indicator", intent, text, framework=hits[0][0].framework, hits=hits, fixes=query.fixes)
-
-
-def _covers(topic: str, term: Term) -> bool:
-    names = (term.term, *term.aliases)
-    return any(n in topic for n in names) and len(topic) <= max(len(n) for n in names) + 4
 
 
 def _ambiguous(hits: list[Hit]) -> bool:
@@ -324,5 +384,4 @@ def _ambiguous(hits: list[Hit]) -> bool:
 
 def _looks_unreadable(text: str) -> bool:
     sample = text[:500]
-    bad = len(_UNREADABLE.findall(sample))
-    return bad > max(3, len(sample) // 3)
+    return len(_UNREADABLE.findall(sample)) > max(3, len(sample) // 3)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 from rapidfuzz import fuzz
 
 from knowledge.model import Indicator, KnowledgeBase
-from knowledge.text import Segmenter, normalize
+from knowledge.text import Segmenter, bigrams, normalize
 
 # Field weights: what people call an indicator outweighs its criteria, which outweigh headings.
 FIELD_WEIGHTS = {"name": 3.0, "keywords": 2.2, "body": 1.0, "context": 0.5}
@@ -48,10 +49,28 @@ def indicator_fields(ind: Indicator, kb: KnowledgeBase) -> dict[str, list[str]]:
     if ind.level2:
         name.append(ind.level2)
     body = [ind.criteria, *(ln.content for ln in ind.lines), *(t for ln in ind.lines for t in ln.tasks)]
+    body += [f.question for f in ind.facts]
+    options = [o for f in ind.facts for o in f.options if o not in ("是", "否", "无", "有")]
     context = [ind.level1, *ed.evidence]
     if clause is not None:
         context += [clause.title, clause.text]
-    return {"name": name, "keywords": list(ed.keywords), "body": body, "context": context}
+    return {"name": name, "keywords": [*ed.keywords, *options], "body": body, "context": context}
+
+
+_RUNS = re.compile(r"[\u4e00-\u9fff]+|[a-z0-9.]+")
+
+
+def coverage_units(word: str) -> list[str]:
+    """What must be found of a word: its Latin/number runs whole, its Chinese runs by pairs."""
+    units: list[str] = []
+    for run in _RUNS.findall(word):
+        if run.isascii():
+            units += [run.strip(".")] if len(run.strip(".")) >= 2 else []
+        elif len(run) == 2:
+            units.append(run)
+        else:
+            units += bigrams(run)
+    return units
 
 
 class Index:
@@ -62,12 +81,18 @@ class Index:
         self.docs: list[Indicator] = [ind for fw in kb.frameworks.values() for ind in fw.indicators.values()]
         self.position = {(d.framework, d.id): i for i, d in enumerate(self.docs)}
         self.names: list[list[str]] = []
+        self.texts: list[str] = []
+        self.words: set[str] = set()
         self.fields = {name: _Field() for name in FIELD_WEIGHTS}
         for doc_id, ind in enumerate(self.docs):
             texts = indicator_fields(ind, kb)
             self.names.append([normalize(t) for t in (*texts["name"], *texts["keywords"]) if t])
-            for fname, parts in texts.items():
-                self._add(fname, doc_id, segmenter.tokens(normalize(" ".join(p for p in parts if p))))
+            joined = {fname: normalize(" ".join(p for p in parts if p)) for fname, parts in texts.items()}
+            self.texts.append(" ".join(joined.values()))
+            for fname, text in joined.items():
+                tokens = segmenter.tokens(text)
+                self.words.update(t for t in tokens if not t.startswith("~"))
+                self._add(fname, doc_id, tokens)
         n = len(self.docs)
         for fld in self.fields.values():
             fld.avg = sum(fld.lengths) / max(1, n) or 1.0
@@ -76,6 +101,7 @@ class Index:
             for token, posting in fld.postings.items():
                 df[token] = max(df[token], len(posting))
         self.idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+        self.max_idf = math.log(1 + (n - 0.5) / 1.5)
 
     def _add(self, fname: str, doc_id: int, tokens: list[str]) -> None:
         fld = self.fields[fname]
@@ -109,6 +135,16 @@ class Index:
             Hit(self.docs[d], s, frozenset(name_words.get(d, ())), frozenset(matched.get(d, ())))
             for d, s in ranked
         ]
+
+    def coverage(self, words: list[str], hit: Hit) -> float:
+        """Rarity-weighted share of the words' character pairs found in the hit's text (0–1)."""
+        units = [u for w in words for u in coverage_units(w)]
+        if not units:
+            return 0.0
+        text = self.texts[self.position[hit.key]]
+        weights = [self.idf.get(u, self.idf.get(f"~{u}", self.max_idf)) for u in units]
+        found = sum(wt for u, wt in zip(units, weights, strict=True) if u in text)
+        return found / sum(weights)
 
     def fuzzy(self, text: str, hits: list[Hit], limit: int = 12) -> dict[tuple[str, str], float]:
         """Best partial-ratio similarity (0–1) of the question to each candidate's names."""

@@ -28,7 +28,7 @@ _CN_NUMBER = re.compile(r"[零〇一二两三四五六七八九十百千]+")
 STOP_WORDS = frozenset(
     """的 了 吗 呢 吧 啊 呀 嘛 么 哦 哈 是 在 和 与 及 或 也 都 就 还 又 请问 请 问 一下 下 我 我们 咱们 咱 你 你们 您
     他 她 它 这 那 这个 那个 这块 那块 这项 那项 这条 那条 一个 个 有 没 能 会 要 想 得 地 着 过 给 把 被 让 对 跟 吗？
-    怎么 怎样 如何 什么 啥 哪 哪些 哪个 哪条 哪项 多少 几 几分 多少分 为什么 可以 需要 应该 是不是 有没有 能不能
+    没有 没 怎么 怎样 如何 什么 啥 哪 哪些 哪个 哪条 哪项 多少 几 几分 多少分 为什么 可以 需要 应该 是不是 有没有 能不能
     the a an of to is are what how which who for on in and or do does we our my i""".split()
 )
 
@@ -100,10 +100,10 @@ class Segmenter:
         return [w for w in self._jieba.lcut(text, HMM=True) if w.strip() and not _is_punct(w)]
 
     def tokens(self, text: str) -> list[str]:
-        """Index tokens: content words plus bigrams of longer Chinese words."""
+        """Index tokens: words and the dictionary words inside them (search mode), plus bigrams."""
         out: list[str] = []
-        for word in self.words(text):
-            if word in STOP_WORDS:
+        for word in self._jieba.lcut_for_search(text, HMM=True):
+            if not word.strip() or _is_punct(word) or word in STOP_WORDS:
                 continue
             out.append(word)
             out.extend(f"~{bg}" for bg in bigrams(word))

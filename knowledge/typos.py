@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 
-from pypinyin import Style, lazy_pinyin
+from pypinyin import Style, lazy_pinyin, pinyin
 
 from knowledge.text import cjk_runs
 
 MAX_TERM = 8
+MAX_READINGS = 16  # combinations of polyphonic readings tried per window
 
 
 def syllables(text: str) -> tuple[str, ...]:
     """Toneless pinyin of a Chinese string, with the common fuzzy pairs merged (zh/z, ing/in …)."""
     return tuple(_fuzzy(s) for s in lazy_pinyin(text, style=Style.NORMAL, errors="ignore"))
+
+
+@lru_cache(maxsize=8192)
+def readings(char: str) -> tuple[str, ...]:
+    """Every toneless reading of one character (还 → hai, huan), fuzzy-merged."""
+    found = pinyin(char, style=Style.NORMAL, heteronym=True, errors="ignore")
+    return tuple(dict.fromkeys(_fuzzy(s) for s in found[0])) if found else ()
 
 
 def _fuzzy(syllable: str) -> str:
@@ -36,7 +46,7 @@ class Corrector:
         self._known = {t for t in terms if 2 <= len(t) <= MAX_TERM and cjk_runs(t) == [t]}
         for term in sorted(self._known):
             self._by_sound.setdefault(syllables(term), term)
-            if len(term) >= 4:
+            if len(term) >= 5:
                 for key in _shape_keys(term):
                     self._by_shape.setdefault(key, term)
 
@@ -52,15 +62,13 @@ class Corrector:
     def _fix_run(self, run: str) -> list[tuple[str, str]]:
         fixes: list[tuple[str, str]] = []
         covered = [False] * len(run)
-        sounds = syllables(run)
-        if len(sounds) != len(run):  # a character without pinyin: compare by shape only
-            sounds = ()
+        sounds = [readings(c) for c in run]
         for size in range(min(MAX_TERM, len(run)), 1, -1):
             for start in range(len(run) - size + 1):
                 if any(covered[start : start + size]):
                     continue
                 piece = run[start : start + size]
-                right = self._match(piece, sounds[start : start + size] if sounds else ())
+                right = self._match(piece, sounds[start : start + size])
                 if right is None:
                     continue
                 covered[start : start + size] = [True] * size
@@ -68,15 +76,26 @@ class Corrector:
                     fixes.append((piece, right))
         return fixes
 
-    def _match(self, piece: str, sound: tuple[str, ...]) -> str | None:
+    def _match(self, piece: str, sounds: list[tuple[str, ...]]) -> str | None:
         if piece in self._known:
             return piece
         if self._is_word(piece):
             return None
-        right = self._by_sound.get(sound) if sound else None
-        if right is None and len(piece) >= 4:
+        right = self._by_sound_any(sounds)
+        if right is None and len(piece) >= 5:
             right = next((self._by_shape[k] for k in _shape_keys(piece) if k in self._by_shape), None)
         return right
+
+
+    def _by_sound_any(self, sounds: list[tuple[str, ...]]) -> str | None:
+        """A term that sounds like the window under any combination of its characters' readings."""
+        if not sounds or any(not r for r in sounds):
+            return None
+        for combo in itertools.islice(itertools.product(*sounds), MAX_READINGS):
+            term = self._by_sound.get(combo)
+            if term is not None:
+                return term
+        return None
 
 
 def _shape_keys(term: str) -> list[str]:

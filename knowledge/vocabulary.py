@@ -113,6 +113,10 @@ class Vocabulary:
         found = [str(v) for _, v in self.english.find(text)]
         return f"{text} {' '.join(found)}" if found else text
 
+    def correction_terms(self, kb_words: set[str]) -> set[str]:
+        """What a misspelt word may be corrected to: domain terms, question words, the KB's own longer words."""
+        return self.domain_terms() | set(QUESTION_WORDS) | {w for w in kb_words if len(w) >= 3 and not w.isascii()}
+
     def domain_terms(self) -> set[str]:
         """Terms jieba must keep whole and the typo corrector may restore."""
         terms: set[str] = set()
@@ -127,6 +131,13 @@ class Vocabulary:
         for matcher in (self.systems, self.department_names, self.terms):
             terms.update(p for p in matcher.phrases() if not p.isascii())
         return {clean(normalize(t)) for t in terms if t}
+
+
+QUESTION_WORDS = (
+    "负责", "牵头", "配合", "时限", "期限", "截止", "材料", "准备", "评分", "得分", "打分", "分值",
+    "要求", "标准", "提供", "佐证", "证明", "指标", "任务", "完成", "数据来源", "责任单位", "责任部门",
+    "满分", "合格线", "加分", "扣分", "怎么", "哪些", "多少", "活动", "热线", "投诉",
+)
 
 
 def _level_names(level: Level) -> list[str]:

@@ -25,7 +25,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date
 
 from scoring.errors import AnswerError
@@ -36,28 +36,127 @@ MAX_LENGTH = 1000
 MAX_MAGNITUDE = 1e15
 
 _TRUE = {
-    "是", "有", "对", "√", "✓", "✔", "yes", "y", "true", "t", "1", "已", "已经", "是的", "有的",
-    "对的", "已完成", "完成", "达到", "已达到", "符合", "ok", "好", "成立", "建立了", "做了",
+    "是",
+    "有",
+    "对",
+    "√",
+    "✓",
+    "✔",
+    "yes",
+    "y",
+    "true",
+    "t",
+    "1",
+    "已",
+    "已经",
+    "是的",
+    "有的",
+    "对的",
+    "已完成",
+    "完成",
+    "达到",
+    "已达到",
+    "符合",
+    "ok",
+    "好",
+    "成立",
+    "建立了",
+    "做了",
 }
 _FALSE = {
-    "否", "没有", "无", "×", "✗", "✘", "x", "不", "no", "n", "false", "f", "0", "未", "没", "不是",
-    "不对", "未完成", "不符合", "尚未", "暂无", "还没有", "还没", "没做", "没有的",
+    "否",
+    "没有",
+    "无",
+    "×",
+    "✗",
+    "✘",
+    "x",
+    "不",
+    "no",
+    "n",
+    "false",
+    "f",
+    "0",
+    "未",
+    "没",
+    "不是",
+    "不对",
+    "未完成",
+    "不符合",
+    "尚未",
+    "暂无",
+    "还没有",
+    "还没",
+    "没做",
+    "没有的",
 }
-_UNSURE = {"不知道", "不清楚", "不确定", "待定", "未知", "是否", "有没有", "是不是", "有无", "对不对"}
+_UNSURE = {
+    "不知道",
+    "不清楚",
+    "不确定",
+    "待定",
+    "未知",
+    "是否",
+    "有没有",
+    "是不是",
+    "有无",
+    "对不对",
+}
 _NEGATIVE_PREFIXES = ("未", "没", "无", "不", "否", "尚未", "暂无", "还没", "从未")
 _TRIM = "。.!！~～,，;；、"
 _CLASSIFIERS = (
-    "项", "个", "次", "家", "件", "张", "人", "名", "处", "条", "台", "套", "份", "所", "座", "批",
-    "户", "类", "场", "期", "种", "元", "分", "年", "天", "户次", "人次", "家次",
+    "项",
+    "个",
+    "次",
+    "家",
+    "件",
+    "张",
+    "人",
+    "名",
+    "处",
+    "条",
+    "台",
+    "套",
+    "份",
+    "所",
+    "座",
+    "批",
+    "户",
+    "类",
+    "场",
+    "期",
+    "种",
+    "元",
+    "分",
+    "年",
+    "天",
+    "户次",
+    "人次",
+    "家次",
 )
-_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _SMALL_UNITS = {"十": 10, "百": 100, "千": 1000}
 _MAGNITUDES = {"千": 1e3, "万": 1e4, "亿": 1e8, "万亿": 1e12}
 _ARABIC = re.compile(
-    r"^(?P<sign>[-+负])?(?P<num>[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?|[0-9]+(?:\.[0-9]+)?|\.[0-9]+)"
+    r"^(?P<num>[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?|[0-9]+(?:\.[0-9]+)?|\.[0-9]+)"
     r"(?P<exp>[eE][-+]?[0-9]{1,3})?(?P<mag>万亿|[千万亿])?(?P<rest>.*)$"
 )
-_CHINESE = re.compile(r"^(?P<sign>负)?(?P<num>[零〇一二两三四五六七八九十百千万亿]{1,24}(?:点[零〇一二三四五六七八九]{1,12})?)(?P<rest>.*)$")
+_CHINESE = re.compile(
+    r"^(?P<num>[零〇一二两三四五六七八九十百千万亿]{1,24}(?:点[零〇一二三四五六七八九]{1,12})?)(?P<rest>.*)$"
+)
 _PREFIXES = ("大约", "约", "共计", "合计", "共", "累计", "总计")
 _SUFFIXES = ("左右",)
 
@@ -101,6 +200,8 @@ def coerce(fact: Fact, raw: object) -> Value:
         return raw
     if fact.numeric and isinstance(raw, int | float) and not isinstance(raw, bool):
         return _checked_number(fact, float(raw))
+    if fact.type == "choice" and isinstance(raw, int) and not isinstance(raw, bool):
+        return _read_choice(fact, str(raw))
     if fact.type == "date" and isinstance(raw, date):
         return raw.isoformat()
     raise AnswerError(expected(fact), fact.id)
@@ -136,7 +237,8 @@ def clean(raw: str) -> str:
     for ch in raw:
         if unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn") and ch not in "\t\n\r":
             raise AnswerError("回答含有无法识别的字符，请重新输入")
-    text = unicodedata.normalize("NFKC", raw).strip()
+    visible = "".join(ch for ch in raw if unicodedata.category(ch) != "Cf")
+    text = unicodedata.normalize("NFKC", visible).strip()
     if not text:
         raise AnswerError("回答为空，请重新输入")
     return text
@@ -267,14 +369,14 @@ def _unit_scale(unit: str) -> float:
 
 
 def _parse_number(fact: Fact, text: str) -> _Number:
-    body = _compact(text)
-    body = _strip_words(body)
+    body = _strip_words(_compact(text))
+    negative = body.startswith(("-", "负"))
+    body = body[1:] if body.startswith(("-", "+", "负")) else body
     marker, body = _marker(body)
     match = _ARABIC.match(body)
-    if match is not None:
-        number = _arabic(match, marker)
-    else:
-        number = _chinese(body, marker)
+    number = _arabic(match, marker) if match is not None else _chinese(body, marker)
+    if number is not None and negative:
+        number = replace(number, value=-number.value)
     if number is None or not _allowed_rest(fact, number.rest):
         raise AnswerError(expected(fact), fact.id)
     if not math.isfinite(number.value) or abs(number.value * number.magnitude) > MAX_MAGNITUDE:
@@ -285,7 +387,7 @@ def _parse_number(fact: Fact, text: str) -> _Number:
 def _strip_words(body: str) -> str:
     for prefix in _PREFIXES:
         if body.startswith(prefix):
-            body = body[len(prefix):]
+            body = body[len(prefix) :]
             break
     for suffix in _SUFFIXES:
         body = body.removesuffix(suffix)
@@ -295,7 +397,7 @@ def _strip_words(body: str) -> str:
 def _marker(body: str) -> tuple[str, str]:
     for prefix, marker in (("百分之", "%"), ("千分之", "‰")):
         if body.startswith(prefix):
-            return marker, body[len(prefix):]
+            return marker, body[len(prefix) :]
     for suffix in ("%", "‰"):
         if body.endswith(suffix):
             return suffix, body[: -len(suffix)]
@@ -305,8 +407,6 @@ def _marker(body: str) -> tuple[str, str]:
 def _arabic(match: re.Match[str], marker: str) -> _Number:
     digits = match["num"].replace(",", "") + (match["exp"] or "")
     value = float(digits)
-    if match["sign"] in ("-", "负"):
-        value = -value
     fraction_form = "." in match["num"] and 0 < abs(value) < 1 and not match["exp"]
     magnitude = _MAGNITUDES[match["mag"]] if match["mag"] else 1.0
     return _Number(value, marker, fraction_form and not match["mag"], match["rest"], magnitude)
@@ -318,14 +418,13 @@ def _chinese(body: str, marker: str) -> _Number | None:
         return None
     numeral, magnitude = match["num"], 1.0
     for mag in ("万亿", "亿", "万"):
-        if numeral.endswith(mag) and len(numeral) > len(mag) and "点" not in numeral[-len(mag):]:
+        if numeral.endswith(mag) and len(numeral) > len(mag) and "点" not in numeral[-len(mag) :]:
             numeral, magnitude = numeral[: -len(mag)], _MAGNITUDES[mag]
             break
     value = chinese_number(numeral)
     if value is None:
         return None
-    sign = -1.0 if match["sign"] else 1.0
-    return _Number(sign * value, marker, False, match["rest"], magnitude)
+    return _Number(value, marker, False, match["rest"], magnitude)
 
 
 def chinese_number(text: str) -> float | None:
@@ -403,15 +502,21 @@ def _range_text(low: float | None, high: float | None, unit: str) -> str:
 def _read_choice(fact: Fact, text: str) -> str:
     word = _compact(text)
     options = {_compact(option): option for option in fact.options}
-    found = options.get(word) or _by_number(fact, word) or _by_part(options, word)
-    found = found or _by_negation(fact, text) or _by_spelling(options, word)
+    found = options.get(word) or _by_number(fact, word)
+    if found is None and not word.isdigit():
+        inside = [opt for key, opt in options.items() if word in key]
+        if len(inside) > 1:
+            raise AnswerError(f"“{text}”可对应多个选项；{expected(fact)}", fact.id)
+        found = _by_part(options, word) or _by_negation(fact, text) or _by_spelling(options, word)
     if found is None:
         raise AnswerError(expected(fact), fact.id)
     return found
 
 
 def _by_number(fact: Fact, word: str) -> str | None:
-    match = re.fullmatch(r"(?:第|选)?([0-9]{1,3}|[一二三四五六七八九十]{1,3})(?:项|个|条|号|\.|、)?", word)
+    match = re.fullmatch(
+        r"(?:第|选)?([0-9]{1,3}|[一二三四五六七八九十]{1,3})(?:项|个|条|号|\.|、)?", word
+    )
     if match is None:
         return None
     token = match[1]

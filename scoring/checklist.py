@@ -55,7 +55,10 @@ def checklist_report(
     for ind in checklist_indicators(framework):
         if keep is not None and not keep(ind.id):
             continue
-        mine = [_entry(ind, key, text, units, facts, answers, today) for key, text, units in entries_of(ind)]
+        mine = [
+            _entry(ind, key, text, units, facts, answers, today)
+            for key, text, units in entries_of(ind)
+        ]
         entries.extend(mine)
         items.append(ChecklistItem(ind.id, ind.label, sum(e.done is True for e in mine), len(mine)))
     done = sum(e.done is True for e in entries)

@@ -95,13 +95,17 @@ def _parse_one_of(node: Fields, facts: Mapping[str, Fact]) -> OneOf:
     options: list[str] = []
     for path, option in node.items("in"):
         if option not in fact.options:
-            raise RuleError(path, f"不是事实 {fact.id} 的选项：{option}（可选：{'、'.join(fact.options)}）")
+            raise RuleError(
+                path, f"不是事实 {fact.id} 的选项：{option}（可选：{'、'.join(fact.options)}）"
+            )
         options.append(option)
     return OneOf(fact.id, tuple(options))
 
 
 def _parse_compare(node: Fields, facts: Mapping[str, Fact]) -> Compare:
-    fact = require_fact(facts, node.text("fact"), node.at("fact"), ("bool", "choice", *NUMERIC_TYPES))
+    fact = require_fact(
+        facts, node.text("fact"), node.at("fact"), ("bool", "choice", *NUMERIC_TYPES)
+    )
     op = node.text("op")
     if op not in OPS:
         raise RuleError(node.at("op"), f"应为 {' '.join(OPS)} 之一")
@@ -184,6 +188,17 @@ def _plain(value: bool | float | int) -> str:
 
 
 __all__ = [
-    "AllOf", "AnyOf", "Compare", "Condition", "FactIs", "Not", "OneOf", "Value",
-    "describe", "evaluate", "fact_name", "facts_used", "parse_condition",
+    "AllOf",
+    "AnyOf",
+    "Compare",
+    "Condition",
+    "FactIs",
+    "Not",
+    "OneOf",
+    "Value",
+    "describe",
+    "evaluate",
+    "fact_name",
+    "facts_used",
+    "parse_condition",
 ]

@@ -71,14 +71,19 @@ def typed_answers(facts: Mapping[str, Fact], answers: Mapping[str, object]) -> d
 
 def _local_bounds(indicator_id: str, bounds: Mapping[str, Bounds]) -> dict[str, Bounds]:
     prefix = f"{indicator_id}."
-    return {key[len(prefix):]: value for key, value in bounds.items() if key.startswith(prefix)}
+    return {key[len(prefix) :]: value for key, value in bounds.items() if key.startswith(prefix)}
 
 
 def _unscored(indicator: Indicator) -> IndicatorScore:
     return IndicatorScore(
-        framework=indicator.framework, indicator=indicator.id, title=indicator.label,
-        kind=indicator.kind, level1=indicator.level1, level2=indicator.level2,
-        score=0.0, max=0.0 if indicator.kind in ("veto", "rejection", "task") else indicator.points,
+        framework=indicator.framework,
+        indicator=indicator.id,
+        title=indicator.label,
+        kind=indicator.kind,
+        level1=indicator.level1,
+        level2=indicator.level2,
+        score=0.0,
+        max=0.0 if indicator.kind in ("veto", "rejection", "task") else indicator.points,
         note="尚无计分规则，暂按0分计" if indicator.points > 0 else "",
     )
 
@@ -88,17 +93,28 @@ def _total(indicator: Indicator, rule: Rule, parts: tuple[PartScore, ...]) -> In
     limit = 0.0 if rule.is_veto else min(rule.limit, sum(part.max for part in parts))
     cap_reason = ""
     if raw > limit + EPS and not rule.is_veto:
-        note = f"（{rule.cap_note}）" if rule.cap_note else ""
-        cap_reason = f"各部分合计{pts(raw)}，累计不超过{pts(limit)}，按{pts(limit)}计{note}"
+        cap_reason = f"各部分合计{pts(raw)}，累计不超过{pts(limit)}，按{pts(limit)}计"
+        note = rule.cap_note.rstrip("。.")
+        if note and note not in cap_reason:
+            cap_reason += f"（{note}）"
     missing: list[str] = []
     for part in parts:
         missing.extend(f for f in part.missing if f not in missing)
     return IndicatorScore(
-        framework=indicator.framework, indicator=indicator.id, title=indicator.label,
-        kind=indicator.kind, level1=indicator.level1, level2=indicator.level2,
-        score=round2(min(raw, limit)), max=round2(limit), parts=parts, cap_reason=cap_reason,
-        estimated=any(part.estimated for part in parts), missing=tuple(missing),
-        vetoed=any(part.vetoed for part in parts), na=bool(parts) and all(p.na for p in parts),
+        framework=indicator.framework,
+        indicator=indicator.id,
+        title=indicator.label,
+        kind=indicator.kind,
+        level1=indicator.level1,
+        level2=indicator.level2,
+        score=round2(min(raw, limit)),
+        max=round2(limit),
+        parts=parts,
+        cap_reason=cap_reason,
+        estimated=any(part.estimated for part in parts),
+        missing=tuple(missing),
+        vetoed=any(part.vetoed for part in parts),
+        na=bool(parts) and all(p.na for p in parts),
     )
 
 
@@ -128,9 +144,14 @@ def _part_gaps(
     hint = f"，{part.hint}" if part.hint else ""
     return [
         Gap(
-            framework=score.framework, indicator=score.indicator, title=score.title,
-            part=part.id, label=part.label, points=points,
-            action=f"{part.action}{hint}，可再得{pts(points)}", departments=departments,
+            framework=score.framework,
+            indicator=score.indicator,
+            title=score.title,
+            part=part.id,
+            label=part.label,
+            points=points,
+            action=f"{part.action}{hint}，可再得{pts(points)}",
+            departments=departments,
             estimated=part.estimated,
         )
     ]
@@ -168,8 +189,13 @@ def _check_override(framework: Framework, key: str, bounds: Bounds) -> None:
     part = next((p for p in walk(rule.parts) if p.id == part_id), None) if rule else None
     if not isinstance(part, EfficacyPart):
         raise RuleError(f"efficacy.{key}", "没有这个功效系数部分（应为 指标.部分，如 17.b）")
-    if part.weighted != bool(term) or (term and not (term.isdigit() and 1 <= int(term) <= len(part.terms))):
-        raise RuleError(f"efficacy.{key}", "加权的功效系数部分应写到第几项（如 10.a.1），其余写到部分（如 17.b）")
+    if part.weighted != bool(term) or (
+        term and not (term.isdigit() and 1 <= int(term) <= len(part.terms))
+    ):
+        raise RuleError(
+            f"efficacy.{key}",
+            "加权的功效系数部分应写到第几项（如 10.a.1），其余写到部分（如 17.b）",
+        )
     index = int(term) - 1 if term else 0
     problem = bounds.check(part.terms[index].direction)
     if problem:
@@ -228,13 +254,25 @@ def _assessment(
     if framework.scoring == "checklist":
         keep = None if department is None else (lambda i: _responsible(department, units(i)))
         checklist = checklist_report(framework, answers, today, keep)
-    passed = None if framework.pass_line is None else (not vetoes and total >= framework.pass_line - EPS)
+    passed = (
+        None if framework.pass_line is None else (not vetoes and total >= framework.pass_line - EPS)
+    )
     return Assessment(
-        framework=framework.id, total=total, max=round2(sum(s.max for s in main)),
-        indicators=tuple(scores), subtotals=tuple(subtotals(framework, scores)), bonus=bonus,
-        pass_line=framework.pass_line, passed=passed, disqualified=bool(vetoes), vetoes=vetoes,
-        gaps=tuple(gaps), missing=tuple(f for s in scores for f in s.missing),
-        estimated=any(s.estimated for s in scores), department=share, checklist=checklist,
+        framework=framework.id,
+        total=total,
+        max=round2(sum(s.max for s in main)),
+        indicators=tuple(scores),
+        subtotals=tuple(subtotals(framework, scores)),
+        bonus=bonus,
+        pass_line=framework.pass_line,
+        passed=passed,
+        disqualified=bool(vetoes),
+        vetoes=vetoes,
+        gaps=tuple(gaps),
+        missing=tuple(f for s in scores for f in s.missing),
+        estimated=any(s.estimated for s in scores),
+        department=share,
+        checklist=checklist,
     )
 
 

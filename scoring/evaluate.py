@@ -50,7 +50,7 @@ class Context:
 
     def number(self, fact_id: str) -> float:
         """A numeric answer (callers check presence first)."""
-        return float(self.answers[fact_id])  # type: ignore[arg-type]
+        return float(self.answers[fact_id])
 
 
 def score_part(part: Part, ctx: Context) -> PartScore:
@@ -64,12 +64,16 @@ def score_part(part: Part, ctx: Context) -> PartScore:
     needed = part.facts()
     missing = tuple(f for f in needed if f not in ctx.answers)
     if needed and len(missing) == len(needed):
-        return _result(part, 0.0, f"{part.label}：未填报，暂按0分计", missing=missing, unanswered=True)
+        return _result(
+            part, 0.0, f"{part.label}：未填报，暂按0分计", missing=missing, unanswered=True
+        )
     result = _EVALUATORS[part.method](part, ctx)
     if not missing:
         return result
     names = "、".join(fact_name(ctx.facts, f) for f in missing)
-    return replace(result, missing=missing, reason=f"{result.reason}（未填报：{names}，按未达到计）")
+    return replace(
+        result, missing=missing, reason=f"{result.reason}（未填报：{names}，按未达到计）"
+    )
 
 
 def not_applicable(part: Part, ctx: Context) -> PartScore:
@@ -82,8 +86,14 @@ def not_applicable(part: Part, ctx: Context) -> PartScore:
 def _result(part: Part, score: float, reason: str, **extra: Any) -> PartScore:
     max_points = extra.pop("max_points", part.max_points)
     return PartScore(
-        id=part.id, label=part.label, method=part.method, score=round2(score),
-        max=round2(max_points), reason=reason, action=part.action, **extra,
+        id=part.id,
+        label=part.label,
+        method=part.method,
+        score=round2(score),
+        max=round2(max_points),
+        reason=reason,
+        action=part.action,
+        **extra,
     )
 
 
@@ -137,7 +147,9 @@ def _per_unit(part: PerUnitPart, ctx: Context) -> PartScore:
     raw = n * part.each
     shown = f"{part.label}{qty(n, unit)}，每{unit}{pts(part.each)}"
     if raw > part.cap + EPS:
-        return _result(part, part.cap, f"{shown}，合计{pts(raw)}，最高{pts(part.cap)}，按{pts(part.cap)}计")
+        return _result(
+            part, part.cap, f"{shown}，合计{pts(raw)}，最高{pts(part.cap)}，按{pts(part.cap)}计"
+        )
     if raw <= 0:
         return _result(part, 0.0, f"{shown}，不得分（最高{pts(part.cap)}）")
     return _result(part, raw, f"{shown}，得{pts(raw)}（最高{pts(part.cap)}）")
@@ -160,17 +172,23 @@ def _cases(part: CasesPart, ctx: Context) -> PartScore:
     for case in part.cases:
         if evaluate(case.when, ctx.answers) is True:
             name = case.label or describe(case.when, ctx.facts)
-            more = f"（{best.label}可得{pts(best.points)}）" if best.label else f"（最高可得{pts(best.points)}）"
+            more = (
+                f"（{best.label}可得{pts(best.points)}）"
+                if best.label
+                else f"（最高可得{pts(best.points)}）"
+            )
             hint = more if case.points < best.points - EPS else ""
             won = f"得{pts(case.points)}" if case.points > 0 else "不得分"
             return _result(part, case.points, f"{part.label}：{name}，{won}{hint}")
     need = best.label or describe(best.when, ctx.facts)
-    return _result(part, 0.0, f"{part.label}：不符合得分条件，不得分（{need}可得{pts(best.points)}）")
+    return _result(
+        part, 0.0, f"{part.label}：不符合得分条件，不得分（{need}可得{pts(best.points)}）"
+    )
 
 
 def _efficacy(part: EfficacyPart, ctx: Context) -> PartScore:
     lines: list[str] = []
-    notes: list[str] = []
+    used: list[tuple[str, Bounds]] = []
     hints: list[str] = []
     total_d = 0.0
     for n, term in enumerate(part.terms, 1):
@@ -180,12 +198,12 @@ def _efficacy(part: EfficacyPart, ctx: Context) -> PartScore:
         d, line = _term(term, bounds, name, ctx)
         total_d += term.weight * d
         lines.append(line)
-        notes.append(_bounds_text(bounds, name if part.weighted else ""))
+        used.append((name if part.weighted else "", bounds))
         hints.append(_hint(term, bounds, name, ctx))
     score = part.points * total_d / 100.0
-    estimate = f"（估算：{'；'.join(notes)}）"
+    estimate = _estimate(used)
     if part.weighted:
-        reason = f"{part.label}：{'；'.join(lines)}；加权d={num(total_d, 1)}，得{pts(score)}{estimate}"
+        reason = f"{part.label}：{'；'.join(lines)}；加权d={total_d:.1f}，得{pts(score)}{estimate}"
     else:
         reason = f"{lines[0]}，得{pts(score)}{estimate}" if total_d else f"{lines[0]}{estimate}"
     return _result(part, score, reason, estimated=True, hint="，".join(hints))
@@ -201,7 +219,7 @@ def _term(term: EfficacyTerm, bounds: Bounds, name: str, ctx: Context) -> tuple[
         word = "高于" if term.gate.lower_is_better else "未达到"
         return 0.0, f"{shown}，{word}{qty(term.gate.bound, unit)}，不得分"
     d = coefficient(x, bounds.satisfied, bounds.allowed, term.direction)
-    return d, f"{shown}，功效系数d={num(d, 1)}"
+    return d, f"{shown}，功效系数d={d:.1f}"
 
 
 def _measure(measure: Measure, ctx: Context) -> float | None:
@@ -217,11 +235,13 @@ def _measure_unit(measure: Measure, ctx: Context) -> str:
     return ""
 
 
-def _bounds_text(bounds: Bounds, name: str) -> str:
-    text = f"{name}x满意={num(bounds.satisfied, 4)}、x不允许={num(bounds.allowed, 4)}"
-    if bounds.note:
-        return f"{text}，{bounds.note}"
-    return text if bounds.stated else f"{text}，界值为估计值"
+def _estimate(used: list[tuple[str, Bounds]]) -> str:
+    """（估算：x满意=…、x不允许=…[，界值为估计值]）; bounds_note stays in the data for the UI."""
+    values = "；".join(
+        f"{name}x满意={num(b.satisfied, 4)}、x不允许={num(b.allowed, 4)}" for name, b in used
+    )
+    notes = list(dict.fromkeys(b.note or "界值为估计值" for _, b in used if not b.stated))
+    return f"（估算：{values}{''.join('，' + note for note in notes)}）"
 
 
 def _hint(term: EfficacyTerm, bounds: Bounds, name: str, ctx: Context) -> str:
@@ -233,14 +253,18 @@ def _step_down(part: StepDownPart, ctx: Context) -> PartScore:
     x, unit = ctx.number(part.fact), ctx.unit(part.fact)
     shown = f"{part.label}{qty(x, unit)}"
     if x >= part.full_at - EPS:
-        return _result(part, part.points, f"{shown}，达到{qty(part.full_at, unit)}，得{pts(part.points)}")
+        return _result(
+            part, part.points, f"{shown}，达到{qty(part.full_at, unit)}，得{pts(part.points)}"
+        )
     ratio = round((part.full_at - x) / part.step, 9)
     steps = math.ceil(ratio) if part.rounding == "ceil" else math.floor(ratio)
     cut = steps * part.each
     score = max(0.0, part.points - cut)
     rule = f"每下降{qty(part.step, unit)}扣{pts(part.each)}"
     end = f"扣{pts(cut)}，得{pts(score)}" if score > 0 else "扣完为止，得0分"
-    return _result(part, score, f"{shown}，低于{qty(part.full_at, unit)}，{rule}，按{steps}档计，{end}")
+    return _result(
+        part, score, f"{shown}，低于{qty(part.full_at, unit)}，{rule}，按{steps}档计，{end}"
+    )
 
 
 def _group(part: GroupPart, ctx: Context) -> PartScore:
@@ -249,14 +273,22 @@ def _group(part: GroupPart, ctx: Context) -> PartScore:
     full = sum(child.max for child in children)
     cap = full if part.cap is None else min(part.cap, full)
     missing = tuple(f for child in children for f in child.missing)
-    unanswered = all(child.unanswered or child.na for child in children) and any(c.unanswered for c in children)
+    unanswered = all(child.unanswered or child.na for child in children) and any(
+        c.unanswered for c in children
+    )
     if raw > cap + EPS:
         reason = f"{part.label}：小计{pts(raw)}，最高{pts(cap)}，按{pts(cap)}计"
     else:
         reason = f"{part.label}：小计{pts(raw)}（最高{pts(cap)}）"
     return _result(
-        part, min(raw, cap), reason, max_points=cap, children=children, missing=missing,
-        unanswered=unanswered, estimated=any(c.estimated for c in children),
+        part,
+        min(raw, cap),
+        reason,
+        max_points=cap,
+        children=children,
+        missing=missing,
+        unanswered=unanswered,
+        estimated=any(c.estimated for c in children),
         na=all(c.na for c in children),
     )
 

@@ -9,6 +9,8 @@ from typing import Any
 
 def plain(value: object) -> Any:
     """Dataclasses, tuples and dates as JSON-ready dicts, lists and ISO strings."""
+    if isinstance(value, JsonResult):
+        return value.to_dict()
     if is_dataclass(value) and not isinstance(value, type):
         return {f.name: plain(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, list | tuple):
@@ -25,8 +27,7 @@ class JsonResult:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready mapping of this result."""
-        result: dict[str, Any] = plain(self)
-        return result
+        return {f.name: plain(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ class IndicatorScore(JsonResult):
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready mapping, with the joined reason."""
-        return {**plain(self), "reason": self.reason}
+        return {**super().to_dict(), "reason": self.reason}
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,7 @@ class ChecklistEntry(JsonResult):
     text: str
     units: str = ""
     done: bool | None = None  # None = not reported
-    date: str | None = None
+    done_on: str | None = None  # ISO date (or year-month) of completion, when reported
     deadline: date | None = None
     overdue: bool = False
     late: bool = False  # done after the deadline
@@ -186,10 +187,19 @@ class Assessment(JsonResult):
     department: DepartmentShare | None = None
     checklist: ChecklistReport | None = None
 
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready mapping, with the one-line status."""
+        return {**super().to_dict(), "status": self.status}
+
     @property
     def status(self) -> str:
         """One Chinese line: disqualified, passed or not, or just the total."""
         total = f"总分{self.total:g}分（满分{self.max:g}分）"
+        if self.checklist is not None:
+            done = self.checklist
+            total = f"已完成{done.done}/{done.total}项任务（{done.percent:g}%）"
+            total += f"，逾期{len(done.overdue)}项" if done.overdue else ""
+            total += f"，加分{self.bonus:g}分" if self.bonus else ""
         if self.disqualified:
             return f"{total}；" + "；".join(self.vetoes)
         if self.passed is None:

@@ -1,298 +1,41 @@
-"""Rules: the scoring parts of an indicator, one dataclass per method, validated from YAML data."""
+"""Rules: an indicator's parts with its cap, validated from the YAML data of a knowledge file."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 from scoring._fields import Fields, join
-from scoring.conditions import Condition, facts_used, parse_condition
+from scoring.conditions import parse_condition
 from scoring.efficacy import DIRECTIONS, Bounds
 from scoring.errors import RuleError
 from scoring.facts import NUMERIC_TYPES, Fact, require_fact
+from scoring.parts import (
+    EPS,
+    BoolPart,
+    Case,
+    CasesPart,
+    ChoicePart,
+    DeductItem,
+    DeductPart,
+    EfficacyPart,
+    EfficacyTerm,
+    Gate,
+    GroupPart,
+    Measure,
+    Part,
+    PartBase,
+    PerUnitPart,
+    StepDownPart,
+    Tier,
+    TiersPart,
+    VetoPart,
+    walk,
+)
 
-EPS = 1e-9
 RULE_KEYS = ("cap", "cap_note", "na_when", "parts")
 COMMON_KEYS = ("id", "label", "action", "method", "na_when")
-
-
-@dataclass(frozen=True, kw_only=True)
-class PartBase:
-    """What every part has: an id unique in the rule, a label, the action that earns its points."""
-
-    method: ClassVar[str] = ""
-    id: str
-    label: str
-    action: str
-    na_when: str | None = None
-
-    @property
-    def max_points(self) -> float:
-        """The most this part can score."""
-        return 0.0
-
-    def facts(self) -> tuple[str, ...]:
-        """The fact ids this part reads (not counting na_when)."""
-        return ()
-
-
-@dataclass(frozen=True, kw_only=True)
-class BoolPart(PartBase):
-    """points when the bool fact is 是 (or the condition holds), else 0."""
-
-    method: ClassVar[str] = "bool"
-    points: float
-    fact: str | None = None
-    when: Condition | None = None
-
-    @property
-    def max_points(self) -> float:
-        return self.points
-
-    def facts(self) -> tuple[str, ...]:
-        if self.when is not None:
-            return facts_used(self.when)
-        return (self.fact,) if self.fact else ()
-
-
-@dataclass(frozen=True, kw_only=True)
-class ChoicePart(PartBase):
-    """The chosen option's points (options not listed score 0)."""
-
-    method: ClassVar[str] = "choice"
-    fact: str
-    scores: tuple[tuple[str, float], ...]
-
-    @property
-    def max_points(self) -> float:
-        return max(points for _, points in self.scores)
-
-    def facts(self) -> tuple[str, ...]:
-        return (self.fact,)
-
-    def score_of(self, option: str) -> float:
-        """Points for one option."""
-        return dict(self.scores).get(option, 0.0)
-
-    @property
-    def best(self) -> str:
-        """The option with the most points (the first one on ties)."""
-        return max(self.scores, key=lambda item: item[1])[0]
-
-
-@dataclass(frozen=True)
-class Tier:
-    """A threshold and the points for reaching it."""
-
-    bound: float
-    points: float
-
-
-@dataclass(frozen=True, kw_only=True)
-class TiersPart(PartBase):
-    """The first tier met (x ≥ min, or x ≤ max when lower is better), else 0."""
-
-    method: ClassVar[str] = "tiers"
-    fact: str
-    tiers: tuple[Tier, ...]
-    lower_is_better: bool = False
-
-    @property
-    def max_points(self) -> float:
-        return self.tiers[0].points
-
-    def facts(self) -> tuple[str, ...]:
-        return (self.fact,)
-
-    def met(self, tier: Tier, x: float) -> bool:
-        """True when x reaches the tier."""
-        return x <= tier.bound + EPS if self.lower_is_better else x >= tier.bound - EPS
-
-
-@dataclass(frozen=True, kw_only=True)
-class PerUnitPart(PartBase):
-    """each × count, at most cap."""
-
-    method: ClassVar[str] = "per_unit"
-    fact: str
-    each: float
-    cap: float
-
-    @property
-    def max_points(self) -> float:
-        return self.cap
-
-    def facts(self) -> tuple[str, ...]:
-        return (self.fact,)
-
-
-@dataclass(frozen=True)
-class DeductItem:
-    """One required item of a deduct part: a bool fact and the item's short name."""
-
-    fact: str
-    label: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class DeductPart(PartBase):
-    """points − each × items missing, floored at 0."""
-
-    method: ClassVar[str] = "deduct"
-    items: tuple[DeductItem, ...]
-    each: float
-    points: float
-
-    @property
-    def max_points(self) -> float:
-        return self.points
-
-    def facts(self) -> tuple[str, ...]:
-        return tuple(item.fact for item in self.items)
-
-
-@dataclass(frozen=True)
-class Case:
-    """A condition and the points when it is the first to hold."""
-
-    when: Condition
-    points: float
-    label: str = ""
-
-
-@dataclass(frozen=True, kw_only=True)
-class CasesPart(PartBase):
-    """The first case whose condition holds, else 0."""
-
-    method: ClassVar[str] = "cases"
-    cases: tuple[Case, ...]
-
-    @property
-    def max_points(self) -> float:
-        return max(case.points for case in self.cases)
-
-    def facts(self) -> tuple[str, ...]:
-        out: list[str] = []
-        for case in self.cases:
-            out.extend(f for f in facts_used(case.when) if f not in out)
-        return tuple(out)
-
-
-@dataclass(frozen=True)
-class Measure:
-    """x of an efficacy term: Σ weight × fact value (one fact with weight 1 in the simple form)."""
-
-    terms: tuple[tuple[str, float], ...]
-
-    def facts(self) -> tuple[str, ...]:
-        """The fact ids summed."""
-        return tuple(fact for fact, _ in self.terms)
-
-
-@dataclass(frozen=True)
-class Gate:
-    """Below min (or above max when lower is better) the term scores 0."""
-
-    bound: float
-    lower_is_better: bool = False
-
-    def passes(self, x: float) -> bool:
-        """True when x gets through the gate."""
-        return x <= self.bound + EPS if self.lower_is_better else x >= self.bound - EPS
-
-
-@dataclass(frozen=True)
-class EfficacyTerm:
-    """One measure scored by 功效系数法, with its weight in the part."""
-
-    weight: float
-    measure: Measure
-    bounds: Bounds
-    direction: str = "higher"
-    gate: Gate | None = None
-    label: str = ""
-
-
-@dataclass(frozen=True, kw_only=True)
-class EfficacyPart(PartBase):
-    """points × Σ(weight × d) / 100 (a single term of weight 1 in the `measure` form)."""
-
-    method: ClassVar[str] = "efficacy"
-    points: float
-    terms: tuple[EfficacyTerm, ...]
-    weighted: bool = False  # True for the `terms` form
-
-    @property
-    def max_points(self) -> float:
-        return self.points
-
-    def facts(self) -> tuple[str, ...]:
-        out: list[str] = []
-        for term in self.terms:
-            out.extend(f for f in term.measure.facts() if f not in out)
-        return tuple(out)
-
-
-@dataclass(frozen=True, kw_only=True)
-class StepDownPart(PartBase):
-    """Full points at ≥ full_at, minus each per step below (steps rounded up), floored at 0."""
-
-    method: ClassVar[str] = "step_down"
-    fact: str
-    points: float
-    full_at: float
-    step: float
-    each: float
-    rounding: str = "ceil"  # ceil | floor
-
-    @property
-    def max_points(self) -> float:
-        return self.points
-
-    def facts(self) -> tuple[str, ...]:
-        return (self.fact,)
-
-
-@dataclass(frozen=True, kw_only=True)
-class GroupPart(PartBase):
-    """The sum of sub-parts, at most cap."""
-
-    method: ClassVar[str] = "group"
-    parts: tuple[Part, ...]
-    cap: float | None = None
-
-    @property
-    def raw_max(self) -> float:
-        """Σ of the sub-parts' maxima before the group cap."""
-        return sum(part.max_points for part in self.parts)
-
-    @property
-    def max_points(self) -> float:
-        return self.raw_max if self.cap is None else min(self.cap, self.raw_max)
-
-    def facts(self) -> tuple[str, ...]:
-        out: list[str] = []
-        for part in self.parts:
-            out.extend(f for f in part.facts() if f not in out)
-        return tuple(out)
-
-
-@dataclass(frozen=True, kw_only=True)
-class VetoPart(PartBase):
-    """Disqualifies the whole evaluation when the condition holds (一票否决 / 不予受理)."""
-
-    method: ClassVar[str] = "veto"
-    when: Condition
-
-    def facts(self) -> tuple[str, ...]:
-        return facts_used(self.when)
-
-
-Part = (
-    BoolPart | ChoicePart | TiersPart | PerUnitPart | DeductPart | CasesPart | EfficacyPart
-    | StepDownPart | GroupPart | VetoPart
-)
 
 
 @dataclass(frozen=True)
@@ -335,14 +78,6 @@ class Rule:
             if part.id == part_id:
                 return part
         raise KeyError(part_id)
-
-
-def walk(parts: tuple[Part, ...]) -> Iterator[Part]:
-    """Every part, groups before their sub-parts, in document order."""
-    for part in parts:
-        yield part
-        if isinstance(part, GroupPart):
-            yield from walk(part.parts)
 
 
 # --- parsing ------------------------------------------------------------------------------------
@@ -402,7 +137,9 @@ def _na_when(node: Fields, facts: Mapping[str, Fact]) -> str | None:
     return require_fact(facts, node.text("na_when"), node.at("na_when"), ("bool",)).id
 
 
-def _fact(node: Fields, facts: Mapping[str, Fact], types: tuple[str, ...], key: str = "fact") -> str:
+def _fact(
+    node: Fields, facts: Mapping[str, Fact], types: tuple[str, ...], key: str = "fact"
+) -> str:
     return require_fact(facts, node.text(key), node.at(key), types).id
 
 
@@ -517,7 +254,16 @@ def _efficacy(node: Fields, facts: Mapping[str, Fact], common: dict[str, Any]) -
     return EfficacyPart(**common, points=points, terms=terms, weighted=True)
 
 
-_TERM_KEYS = ("weight", "label", "measure", "bounds", "bounds_stated", "bounds_note", "gate", "direction")
+_TERM_KEYS = (
+    "weight",
+    "label",
+    "measure",
+    "bounds",
+    "bounds_stated",
+    "bounds_note",
+    "gate",
+    "direction",
+)
 
 
 def _term_node(
@@ -538,7 +284,6 @@ def _term(
         satisfied=bounds_node.number("satisfied", negative=True),
         allowed=bounds_node.number("allowed", negative=True),
         stated=node.flag("bounds_stated"),
-        note=node.text("bounds_note", ""),
     )
     problem = bounds.check(direction)
     if problem:
@@ -550,6 +295,7 @@ def _term(
         direction=direction,
         gate=_gate(node, direction) or gate,
         label=node.text("label", ""),
+        bounds_note=node.text("bounds_note", ""),
     )
 
 
@@ -563,7 +309,9 @@ def _measure(raw: object, facts: Mapping[str, Fact], path: str) -> Measure:
             terms.append((fact.id, term.number("weight", 1.0)))
         return Measure(tuple(terms))
     node = Fields(raw, path, ("fact",))
-    return Measure(((require_fact(facts, node.text("fact"), node.at("fact"), NUMERIC_TYPES).id, 1.0),))
+    return Measure(
+        ((require_fact(facts, node.text("fact"), node.at("fact"), NUMERIC_TYPES).id, 1.0),)
+    )
 
 
 def _direction(node: Fields, default: str) -> str:
@@ -591,8 +339,13 @@ def _step_down(node: Fields, facts: Mapping[str, Fact], common: dict[str, Any]) 
     if rounding not in ("ceil", "floor"):
         raise RuleError(node.at("rounding"), "应为 ceil（不足一档按一档）或 floor")
     return StepDownPart(
-        **common, fact=fact, points=node.number("points"),
-        full_at=node.number("full_at", negative=True), step=step, each=each, rounding=rounding,
+        **common,
+        fact=fact,
+        points=node.number("points"),
+        full_at=node.number("full_at", negative=True),
+        step=step,
+        each=each,
+        rounding=rounding,
     )
 
 
@@ -615,7 +368,16 @@ def _veto(node: Fields, facts: Mapping[str, Fact], common: dict[str, Any]) -> Ve
 
 
 _Parser = Callable[[Fields, Mapping[str, Fact], dict[str, Any]], Part]
-_EFFICACY_KEYS = ("points", "measure", "terms", "gate", "direction", "bounds", "bounds_stated", "bounds_note")
+_EFFICACY_KEYS = (
+    "points",
+    "measure",
+    "terms",
+    "gate",
+    "direction",
+    "bounds",
+    "bounds_stated",
+    "bounds_note",
+)
 _PARSERS: dict[str, tuple[tuple[str, ...], _Parser]] = {
     "bool": (("fact", "when", "points"), _bool),
     "choice": (("fact", "scores"), _choice),
@@ -657,10 +419,41 @@ def _check_points(rule: Rule, node: Fields) -> None:
     if rule.cap is not None and rule.cap < points - EPS:
         raise RuleError(node.at("cap"), f"上限 {rule.cap:g} 低于指标分值 {points:g}")
     if total < points - EPS:
-        raise RuleError(node.at("parts"), f"各部分最高分合计达不到指标分值 {points:g}（合计 {total:g}）")
+        raise RuleError(
+            node.at("parts"), f"各部分最高分合计达不到指标分值 {points:g}（合计 {total:g}）"
+        )
     if total > points + EPS and rule.cap is None:
-        raise RuleError(node.at("cap"), f"各部分最高分合计 {total:g} 超过指标分值 {points:g}，需写明 cap")
+        raise RuleError(
+            node.at("cap"), f"各部分最高分合计 {total:g} 超过指标分值 {points:g}，需写明 cap"
+        )
     for i, part in enumerate(rule.parts):
         if part.max_points > points + EPS and not rule.cap_note:
             message = f"部分 {part.id} 最高 {part.max_points:g} 分，超过指标分值 {points:g}，需写明 cap_note"
             raise RuleError(join(node.at("parts"), i), message)
+
+
+__all__ = [
+    "EPS",
+    "BoolPart",
+    "Case",
+    "CasesPart",
+    "ChoicePart",
+    "DeductItem",
+    "DeductPart",
+    "EfficacyPart",
+    "EfficacyTerm",
+    "Gate",
+    "GroupPart",
+    "Measure",
+    "Part",
+    "PartBase",
+    "PerUnitPart",
+    "Rule",
+    "StepDownPart",
+    "Tier",
+    "TiersPart",
+    "VetoPart",
+    "parse_part",
+    "parse_rule",
+    "walk",
+]

@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from scoring.checklist import checklist_facts
-from scoring.conditions import AllOf, AnyOf, Compare, Condition, FactIs, Not, OneOf, Value
+from scoring.conditions import AllOf, Compare, Condition, FactIs, Not, OneOf, Value
 from scoring.efficacy import Bounds
-from scoring.engine import efficacy_bounds, framework_facts
+from scoring.engine import efficacy_bounds, framework_facts, score_indicator
 from scoring.facts import Fact
 from scoring.rules import (
     BoolPart,
@@ -26,7 +26,7 @@ from scoring.rules import (
 )
 
 if TYPE_CHECKING:
-    from knowledge.model import Framework, Plan
+    from knowledge.model import Framework, Indicator, Plan
 
 _NEGATED = {">=": "<", ">": "<=", "<=": ">", "<": ">=", "==": "!=", "!=": "=="}
 
@@ -51,9 +51,41 @@ def best_answers(
             out.setdefault(ind.rule.na_when, False)
         for part in ind.rule.parts:
             _best_part(part, facts, local, out)
+        _fill(ind, merged, out)
     if framework.scoring == "checklist":
-        out.update({key: True for key, fact in checklist_facts(framework).items() if fact.type == "bool"})
+        out.update(
+            {key: True for key, fact in checklist_facts(framework).items() if fact.type == "bool"}
+        )
     return out
+
+
+def _fill(ind: Indicator, bounds: Mapping[str, Bounds], out: dict[str, Value]) -> None:
+    """Answer the rule's remaining facts too, with values that keep the indicator's score."""
+    rule = ind.rule
+    if rule is None:
+        return
+    target = score_indicator(ind, out, bounds).score
+    facts = {fact.id: fact for fact in ind.facts}
+    for fact_id in rule.facts():
+        if fact_id in out:
+            continue
+        for candidate in _candidates(facts[fact_id]):
+            if score_indicator(ind, {**out, fact_id: candidate}, bounds).score >= target:
+                out[fact_id] = candidate
+                break
+
+
+def _candidates(fact: Fact) -> tuple[Value, ...]:
+    if fact.type == "bool":
+        return (True, False)
+    if fact.type == "choice":
+        return fact.options
+    if fact.numeric:
+        return (
+            fact.upper if fact.upper is not None else 100,
+            fact.lower if fact.lower is not None else 0,
+        )
+    return ()
 
 
 def _best_part(
@@ -66,7 +98,9 @@ def _best_part(
     elif isinstance(part, ChoicePart):
         out.setdefault(part.fact, part.best)
     elif isinstance(part, TiersPart):
-        out.setdefault(part.fact, _fit(facts[part.fact], part.tiers[0].bound, up=not part.lower_is_better))
+        out.setdefault(
+            part.fact, _fit(facts[part.fact], part.tiers[0].bound, up=not part.lower_is_better)
+        )
     elif isinstance(part, PerUnitPart):
         out.setdefault(part.fact, math.ceil(part.cap / part.each - 1e-9))
     elif isinstance(part, DeductPart):
@@ -86,7 +120,10 @@ def _best_part(
 
 
 def _best_efficacy(
-    part: EfficacyPart, facts: Mapping[str, Fact], bounds: Mapping[str, Bounds], out: dict[str, Value]
+    part: EfficacyPart,
+    facts: Mapping[str, Fact],
+    bounds: Mapping[str, Bounds],
+    out: dict[str, Value],
 ) -> None:
     for n, term in enumerate(part.terms, 1):
         key = f"{part.id}.{n}" if part.weighted else part.id
@@ -143,5 +180,12 @@ def _compare_value(fact: Fact, op: str, value: Value) -> Value:
             return value
         return next(option for option in fact.options if option != value)
     step = 1.0 if fact.type == "count" else 0.1
-    shifted = {">=": value, "==": value, "<=": value, ">": value + step, "<": value - step, "!=": value + step}[op]
+    shifted = {
+        ">=": value,
+        "==": value,
+        "<=": value,
+        ">": value + step,
+        "<": value - step,
+        "!=": value + step,
+    }[op]
     return int(shifted) if fact.type == "count" else shifted

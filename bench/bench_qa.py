@@ -1,0 +1,95 @@
+"""Q&A benchmark: accuracy on the dev set vs a plain BM25 baseline, latency, cold start and memory.
+
+Run: .venv/bin/python bench/bench_qa.py [--misses N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from knowledge.loader import load_knowledge  # noqa: E402
+from knowledge.qa import Librarian  # noqa: E402
+from tests.qa_eval import Case, evaluate, load_devset  # noqa: E402
+
+
+def baseline(cases: list[Case]) -> dict[str, Any]:
+    """rank-bm25 over default-jieba tokens of the same indicator texts; it never declines."""
+    import jieba
+    from rank_bm25 import BM25Okapi
+
+    jieba.setLogLevel(60)
+    kb = load_knowledge()
+    docs = [ind for fw in kb.frameworks.values() for ind in fw.indicators.values()]
+    texts = [
+        " ".join([ind.title, ind.editorial.display, ind.level1, ind.level2 or "", ind.criteria, *(ln.content for ln in ind.lines)])
+        for ind in docs
+    ]
+    bm25 = BM25Okapi([jieba.lcut(t) for t in texts])
+
+    def answer(case: Case) -> dict[str, Any]:
+        scores = bm25.get_scores(jieba.lcut(case.q))
+        order = sorted(range(len(docs)), key=lambda i: -scores[i])[:8]
+        hits = [{"framework": docs[i].framework, "id": docs[i].id, "title": docs[i].title, "score": float(scores[i])} for i in order]
+        return {"kind": "indicator", "intent": "lookup", "framework": hits[0]["framework"], "hits": hits}
+
+    return evaluate(cases, answer).summary()
+
+
+def latency(librarian: Librarian, cases: list[Case], rounds: int = 5) -> dict[str, float]:
+    """Warm per-question latency in milliseconds."""
+    times: list[float] = []
+    for _ in range(rounds):
+        for case in cases:
+            start = time.perf_counter()
+            librarian.ask(case.q, plan=case.plan)
+            times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    return {
+        "questions": len(times),
+        "p50_ms": round(statistics.median(times), 3),
+        "p99_ms": round(times[int(len(times) * 0.99) - 1], 3),
+        "max_ms": round(times[-1], 3),
+    }
+
+
+def cold_start(runs: int = 5) -> dict[str, float]:
+    """Process start to first answer printed, and the peak RSS of that process."""
+    qcbot = ROOT / ".venv" / "bin" / "qcbot"
+    command = [str(qcbot) if qcbot.exists() else "qcbot", "ask", "计量怎么得分？"]
+    walls: list[float] = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        walls.append(time.perf_counter() - start)
+    rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"runs": runs, "median_s": round(statistics.median(walls), 3), "max_s": round(max(walls), 3), "peak_rss_mb": round(rss_mb, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--misses", type=int, default=0, help="print this many misclassified questions")
+    args = parser.parse_args()
+    cases = load_devset()
+    librarian = Librarian(load_knowledge())
+    report = evaluate(cases, lambda c: librarian.ask(c.q, plan=c.plan).to_json())
+    print("qcbot  ", json.dumps(report.summary(), ensure_ascii=False))
+    print("baseline", json.dumps(baseline(cases), ensure_ascii=False))
+    print("latency ", json.dumps(latency(librarian, cases)))
+    print("cold    ", json.dumps(cold_start()))
+    for miss in report.misses[: args.misses]:
+        print("  miss", json.dumps(miss, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
