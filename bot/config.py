@@ -1,0 +1,117 @@
+"""Configuration, read once from the environment (and an optional file) into a frozen object."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "QCBOT_"
+
+
+class ConfigError(Exception):
+    """Configuration is missing or invalid; the message names the key."""
+
+
+def _default_db() -> str:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return str(Path(base) / "qcbot" / "qcbot.db")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the bot needs to run. Secrets are hidden from repr."""
+
+    plan: str = "pingyin"
+    db_path: str = field(default_factory=_default_db)
+    admins: tuple[str, ...] = ()  # "channel:user_id" or bare user ids of office admins
+    timezone: str = "Asia/Shanghai"
+    campaign_year: int | None = None  # roll the plans' dates to this year
+    export_dir: str = "qcbot-exports"
+    log_level: str = "INFO"
+    # HTTP server (qcbot serve)
+    host: str = "0.0.0.0"
+    port: int = 8080
+    # Telegram
+    telegram_token: str = field(default="", repr=False)
+    telegram_mode: str = "polling"  # polling | webhook
+    telegram_webhook_url: str = ""
+    telegram_secret_token: str = field(default="", repr=False)
+    telegram_base_url: str = "https://api.telegram.org/bot"
+    telegram_username: str = ""
+    # WeCom 自建应用
+    wecom_corp_id: str = ""
+    wecom_agent_id: str = ""
+    wecom_secret: str = field(default="", repr=False)
+    wecom_token: str = field(default="", repr=False)
+    wecom_aes_key: str = field(default="", repr=False)
+    # WeCom 智能机器人
+    wecom_bot_token: str = field(default="", repr=False)
+    wecom_bot_aes_key: str = field(default="", repr=False)
+    # WeCom 群机器人 webhook
+    wecom_webhook_key: str = field(default="", repr=False)
+    wecom_api_base: str = "https://qyapi.weixin.qq.com"
+    # reminders
+    remind_days: tuple[int, ...] = (7, 3, 1)
+    office_hours: tuple[int, int] = (9, 18)
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> Config:
+        """Build from plain keys (tests, config files); unknown keys are an error."""
+        known = {f.name: f for f in fields(cls)}
+        kwargs: dict[str, Any] = {}
+        for key, raw in values.items():
+            name = key.lower()
+            if name not in known:
+                raise ConfigError(f"未知的配置项：{key}")
+            kwargs[name] = _coerce(name, raw, known[name].type)
+        return cls(**kwargs)
+
+    @classmethod
+    def load(cls, env: Mapping[str, str] | None = None, file: str | Path | None = None) -> Config:
+        """Read QCBOT_* environment variables over an optional TOML file (QCBOT_CONFIG)."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        path = file or env.get(f"{ENV_PREFIX}CONFIG")
+        if path:
+            try:
+                values.update(tomllib.loads(Path(path).read_text(encoding="utf-8")))
+            except (OSError, tomllib.TOMLDecodeError) as exc:
+                raise ConfigError(f"无法读取配置文件 {path}：{exc}") from None
+        for key, value in env.items():
+            if key.startswith(ENV_PREFIX) and key != f"{ENV_PREFIX}CONFIG":
+                values[key[len(ENV_PREFIX) :].lower()] = value
+        return cls.from_mapping(values)
+
+    def require(self, *names: str) -> None:
+        """Fail fast naming every missing key (as its environment variable)."""
+        missing = [f"{ENV_PREFIX}{n.upper()}" for n in names if not getattr(self, n)]
+        if missing:
+            raise ConfigError("缺少配置：" + "、".join(missing))
+
+    def is_admin(self, channel: str, user_id: str) -> bool:
+        """True when the user is an office admin (listed as channel:user or bare user id)."""
+        return user_id in self.admins or f"{channel}:{user_id}" in self.admins
+
+
+def _coerce(name: str, raw: Any, kind: Any) -> Any:
+    text = str(kind)
+    try:
+        if "tuple[int, int]" in text:
+            parts = raw if isinstance(raw, list | tuple) else str(raw).replace("-", ",").split(",")
+            low, high = (int(p) for p in parts)
+            return (low, high)
+        if "tuple[int" in text:
+            parts = raw if isinstance(raw, list | tuple) else str(raw).split(",")
+            return tuple(int(p) for p in parts if str(p).strip())
+        if "tuple[str" in text:
+            parts = raw if isinstance(raw, list | tuple) else str(raw).split(",")
+            return tuple(str(p).strip() for p in parts if str(p).strip())
+        if text in ("int", "int | None"):
+            return None if raw in (None, "") else int(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"配置项 {ENV_PREFIX}{name.upper()} 的值无效：{raw!r}") from None
+    return str(raw)
