@@ -42,6 +42,7 @@ class Config:
     telegram_secret_token: str = field(default="", repr=False)
     telegram_base_url: str = "https://api.telegram.org/bot"
     telegram_username: str = ""
+    telegram_poll_timeout: int = 10  # getUpdates long-poll seconds
     # WeCom 自建应用
     wecom_corp_id: str = ""
     wecom_agent_id: str = ""
@@ -54,6 +55,10 @@ class Config:
     # WeCom 群机器人 webhook
     wecom_webhook_key: str = field(default="", repr=False)
     wecom_api_base: str = "https://qyapi.weixin.qq.com"
+    wecom_bot_name: str = ""  # the 智能机器人's display name, stripped from "@name" in texts
+    wecom_callback_window: int = 300  # seconds a callback timestamp may differ from our clock
+    wecom_reply_budget_ms: int = 2000  # answer passively within this, else ack and answer later
+    wecom_webhook_per_minute: int = 20  # 群机器人 send limit
     # reminders
     remind_days: tuple[int, ...] = (7, 3, 1)
     office_hours: tuple[int, int] = (9, 18)

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from knowledge import aggregates, answers
-from knowledge.model import Framework, Indicator, KnowledgeBase
+from knowledge.model import Framework, Indicator, KnowledgeBase, Term
+from knowledge.planfacts import PLAN_CUES, PLAN_ONLY, PlanFacts
 from knowledge.query import (
     INTENT_PATTERNS,
     SYSTEM_PATTERN,
@@ -24,7 +25,7 @@ from knowledge.query import (
 )
 from knowledge.responsibility import Responsibility
 from knowledge.retrieval import Hit, Index
-from knowledge.text import STOP_WORDS, Segmenter
+from knowledge.text import STOP_WORDS, Segmenter, normalize
 from knowledge.typos import Corrector
 from knowledge.vocabulary import LevelRef, Vocabulary, term_of
 
@@ -36,23 +37,29 @@ MIN_COVERAGE = 0.5         # share of the question's content words found in the 
 LONG_QUESTION = 8          # content words from which a question counts as long and rambling
 LONG_EVIDENCE = 8.0        # a long question needs coverage × score of at least this
 RICH_SCORE = 120.0         # a score this high needs only a fifth of the words covered
-OTHER_SYSTEM_MARGIN = 2.5  # another system's hit must beat the deployment's by this factor
+OTHER_SYSTEM_MARGIN = 4.0  # another system's hit must beat the deployment's by this factor
 TIE_RATIO = 0.92           # second hit this close to the first → ask which one was meant
 MAX_HITS = 8
+RERANK = 10               # the first hits are reordered by how much of the question they cover
+COVERAGE_FLOOR = 0.3
+PLAN_MIN_SCORE = 1.5       # a plan passage must share at least this much (idf) with the question
 
-_FILLER = re.compile(r"指标|这块|这项|那项|这条|这个|那个|那边|这边|方面|相关|有关|情况|问题|一下|请问|咱们|我们|我县|本县|县里|没有|怎么办|不一样|不同|区别|差异|出数|完成|能|该|的|吗|呢|啊|呀|吧|？|\?|，|,|。|！|!")
+_FILLER = re.compile(r"指标|任务|这块|这项|那项|这条|这个|那个|那边|这边|方面|相关|有关|情况|问题|一下|请问|咱们|我们|我县|本县|县里|没有|怎么办|不一样|不同|区别|差异|出数|完成|一项|哪一项|占多大|多大|占|算|该|？|\?|，|,|。|！|!")
+_POINTS_WORD = re.compile(r"\d+(\.\d+)?(分|%|‰|项|个|家|次)?")
 _SMALL_TALK = re.compile(r"^(你好|您好|在吗|hello|hi|谢谢|多谢|辛苦了|收到|好的|ok)[!！。.，, ]*$|你是谁|你叫什么|谁开发|谁做的|你能(做|干)什么|你会什么|怎么用你")
 _DEPT_LIST = re.compile(r"(负责|牵头|承担|分管|管|配合|涉及|有|干|报|做)(哪些|哪几|什么|啥|几项|几条|多少|哪条|哪项|哪个)|(哪些|什么|啥).{0,4}(归|是)我|有我们(的)?(什么|啥)?事|有(啥|什么)?事|有(啥|什么)活|任务|分工|which (indicators|tasks)|responsible for")
 _SELF_INTRO = re.compile(r"我(们)?是.{0,12}的")
+_DEPT_LONG = re.compile(r"which .{0,20}(tasks|indicators).{0,20}(involve|assigned|for)|列(出来|一下|个清单|清单)|清单|有多少项|好几项|都有哪些|还有哪些|写我们(名字|单位)|涉及我们")
 _HIGHEST = re.compile(r"最高|最多|最大")
 _LOWEST = re.compile(r"最低|最少|最小")
 _PROVINCIAL = re.compile(r"省直|省里|省级部门|直接评分|省.{0,4}打分|省厅|provincial")
-_COUNTY = re.compile(r"(县里|县级|县区|本县|申报县|我县|县).{0,4}提供|county.{0,10}(suppl|provid)")
+_COUNTY = re.compile(r"(县里|县级|县区|本县|申报县|我县|县).{0,4}(提供|准备|自己)|county.{0,10}(suppl|provid)")
 _BONUS = re.compile(r"加分|bonus")
 _LISTING = re.compile(r"哪些|哪几|情形|包括|包含|几种|都有|which|what are")
-_WHICH_INDICATOR = re.compile(r"(算|属于|对应|归|在|是|放)(哪条|哪项|哪个|哪一项|哪一条|第几|哪几)|哪条指标|哪个指标|哪一行|哪几行")
+_WHICH_INDICATOR = re.compile(r"(算|属于|对应|归|在|是|放)(哪条|哪项|哪个|哪一项|哪一条|第几|哪几)|哪条指标|哪个指标|哪一行|哪几行|which (indicator|item|row|task|one)")
 _EXTREME_FILLER = re.compile(r"分值|分数|哪项|哪个|哪几项|哪一项|是|的|指标|项|得分|\s|山东|湖南|河南|济南")
 _LEVEL_TOTAL = re.compile(r"这块|这部分|这一块|部分|板块|一级|二级|大项|总|合计|一共|共")
+_NOT_DEFINITION = ("points", "evidence", "deadline", "department", "data_source")
 _UNREADABLE = re.compile(r"[^\u4e00-\u9fff\u3000-\u303f\uff00-\uffefa-zA-Z0-9\s\.,;:!?%()\-+·'\"/&#，。？！：；、（）“”‘’《》【】…]")
 
 
@@ -104,9 +111,12 @@ class Librarian:
         self.vocab = Vocabulary(kb)
         self.segmenter = Segmenter(self.vocab.domain_terms())
         self.index = Index(kb, self.segmenter)
-        self.corrector = Corrector(self.vocab.correction_terms(self.index.words), self.segmenter.is_word)
+        self.corrector = Corrector(
+            self.vocab.correction_terms(), self.segmenter.is_word, extra={w for w in self.index.words if len(w) >= 3}
+        )
         self.responsibility = {pid: Responsibility(kb, p) for pid, p in kb.plans.items()}
         self.plan_of_framework = {p.framework: pid for pid, p in reversed(kb.plans.items())}
+        self.plan_facts = {pid: PlanFacts(p, kb.frameworks[p.framework], self.segmenter) for pid, p in kb.plans.items()}
 
     # --- entry point ------------------------------------------------------------------------
 
@@ -127,7 +137,8 @@ class Librarian:
     def _answer(self, question: str, plan: str, framework: str | None) -> Answer:
         query = self._understand(question)
         scope = self._scope(query, plan, framework)
-        for step in (self._by_number, self._by_department, self._by_system, self._by_definition, self._by_aggregate):
+        steps = (self._by_number, self._by_department, self._by_system, self._by_plan, self._by_definition, self._by_aggregate)
+        for step in steps:
             answer = step(query, scope)
             if answer is not None:
                 return answer
@@ -164,18 +175,26 @@ class Librarian:
         return Scope(self.plan_of_framework.get(fw_id, plan_id), fw_id, True)
 
     def _topic(self, query: Query) -> str:
-        """The question without intent phrases, system names and filler: what it is about."""
+        """The question without intent phrases, system names and filler words: what it is about."""
         text = query.text
-        for _, pattern in INTENT_PATTERNS:
+        for pattern in (*(p for _, p in INTENT_PATTERNS), _WHICH_INDICATOR):
             text = pattern.sub(" ", text)
         for phrase, _ in self.vocab.systems.find(text):
             text = text.replace(phrase, " ")
-        return re.sub(r"\s+", " ", _FILLER.sub(" ", text)).strip()
+        words = [w for w in self.segmenter.words(text) if w not in STOP_WORDS and not _FILLER.fullmatch(w)]
+        return " ".join(words)
 
     def _content_words(self, topic: str) -> list[str]:
-        words = [w for w in self.segmenter.words(topic) if w not in STOP_WORDS and len(w) >= 2]
-        chinese = [w for w in words if not w.isascii()]
-        return chinese or words
+        """Words that carry the question's meaning: Chinese words and known technical tokens."""
+        out = []
+        for word in self.segmenter.words(topic):
+            if word in STOP_WORDS or _FILLER.fullmatch(word) or _POINTS_WORD.fullmatch(word):
+                continue
+            if word.isascii() and word not in self.index.idf:
+                continue
+            if len(word) >= 2 or word.isascii():
+                out.append(word)
+        return out
 
     # --- the steps, in order ----------------------------------------------------------------
 
@@ -199,7 +218,8 @@ class Librarian:
         if not found:
             return None
         short = len(query.text) <= 30
-        asks = query.intent == "department" or (short and (_DEPT_LIST.search(query.text) or _SELF_INTRO.search(query.text)))
+        listed = _DEPT_LIST.search(query.text) or _SELF_INTRO.search(query.text)
+        asks = query.intent == "department" or (short and listed) or (not short and _DEPT_LONG.search(query.text))
         if not asks:
             return None
         dept = found[0]
@@ -211,6 +231,8 @@ class Librarian:
 
     def _by_system(self, query: Query, scope: Scope) -> Answer | None:
         if not query.asks_system or _WHICH_INDICATOR.search(query.text):
+            return None
+        if _PROVINCIAL.search(query.text) or _COUNTY.search(query.text):
             return None
         if self._levels(query, scope) and query.intent in ("points", "aggregate", "lookup"):
             return None
@@ -230,12 +252,25 @@ class Librarian:
         return Answer(query.raw, "framework", "system", text, framework=fw.id)
 
     def _by_definition(self, query: Query, scope: Scope) -> Answer | None:
-        if query.intent != "definition" or _WHICH_INDICATOR.search(query.text):
+        if _WHICH_INDICATOR.search(query.text) or query.intent in _NOT_DEFINITION:
             return None
         terms = [term_of(v) for _, v in self.vocab.terms.find(query.text)]
         if not terms:
             return None
-        text = answers.definition(terms[0], self.kb)
+        if query.intent == "definition":
+            return self._definition(query, scope, terms[0])
+        topic = self._topic(query)
+        about = [t for t in terms if _covers(topic, t) and not self._is_indicator_topic(t)]
+        if not about or (query.intent == "criteria" and "分" in query.text):
+            return None
+        return self._definition(query, scope, about[0])
+
+    def _is_indicator_topic(self, term: Term) -> bool:
+        """True when people also use the term as the name of indicators (计量, 标准化, 质量月)."""
+        return any(normalize(n) in self.vocab.indicator_names for n in (term.term, *term.aliases))
+
+    def _definition(self, query: Query, scope: Scope, term: Term) -> Answer:
+        text = answers.definition(term, self.kb)
         return Answer(query.raw, "definition", "definition", text, framework=scope.framework if scope.explicit else None)
 
     def _by_aggregate(self, query: Query, scope: Scope) -> Answer | None:
@@ -262,7 +297,8 @@ class Librarian:
                 word = "最高" if highest else "最低"
                 return self._listing(query, fw, f"分值{word}的是{answers.fmt(inds[0].points)}分，共{len(inds)}项", inds)
         levels = self._levels(query, scope)
-        if levels and (query.intent == "aggregate" or (query.intent == "points" and _LEVEL_TOTAL.search(text))):
+        bare_level = bool(levels) and not self._content_words(self._topic(query).replace(levels[0].name, ""))
+        if levels and (query.intent == "aggregate" or (query.intent == "points" and (bare_level or _LEVEL_TOTAL.search(text)))):
             level = min(levels, key=lambda lv: lv.depth * -1)
             inds = [fw.indicators[i] for i in level.members]
             return Answer(query.raw, "framework", "aggregate", answers.level_total(fw, level, inds), framework=fw.id, hits=[(i, 1.0) for i in inds])
@@ -277,10 +313,34 @@ class Librarian:
                 return self._listing(query, fw, f"提到“{mention[0]}”的有{len(mention[1])}项", mention[1])
         return None
 
+    def _by_plan(self, query: Query, scope: Scope) -> Answer | None:
+        """Questions about the plan itself (phases, slogan, office, e-mail); others go to the indicators first."""
+        if not PLAN_ONLY.search(query.text) and not (PLAN_CUES.search(query.text) and not self._trusted_hits(query, scope)):
+            return None
+        return self._plan_answer(query, scope)
+
+    def _plan_answer(self, query: Query, scope: Scope) -> Answer | None:
+        facts = self.plan_facts[scope.plan]
+        plan = self.kb.plans[scope.plan]
+        intent = "deadline" if query.intent == "deadline" else "lookup"
+        if facts.wants_phases(query.text):
+            return Answer(query.raw, "framework", intent, facts.phases_text(), framework=plan.framework)
+        found = facts.search(self._topic(query) or query.text)
+        if not found and query.intent == "deadline":
+            return Answer(query.raw, "framework", intent, facts.deadlines_text(), framework=plan.framework)
+        if not found or found[0][1] < PLAN_MIN_SCORE:
+            return None
+        words = self._content_words(self._topic(query) or query.text)
+        if words and sum(len(w) for w in words if w in normalize(found[0][0].match)) < 0.5 * sum(len(w) for w in words):
+            return None
+        best = [p for p, score in found if score >= 0.8 * found[0][1]][:2]
+        text = f"【{plan.county}方案】" + "\n".join(p.text for p in best)
+        return Answer(query.raw, "framework", intent, text, framework=plan.framework)
+
     def _by_search(self, query: Query, scope: Scope) -> Answer:
         hits = self._ranked(query, scope)
         if not hits or not self._trusted(query, hits[0]):
-            return self._decline(query, hits)
+            return self._decline(query, scope, hits)
         fw_id = hits[0].indicator.framework
         if fw_id != scope.framework:
             scope = self._scope_of(fw_id, scope.plan)
@@ -296,6 +356,13 @@ class Librarian:
     # --- search helpers ---------------------------------------------------------------------
 
     def _ranked(self, query: Query, scope: Scope) -> list[Hit]:
+        """Hits of the question's system (or of the one system a distinctive term points to), reranked by coverage."""
+        hits = self._raw_ranked(query, scope)
+        words = self._content_words(self._topic(query) or query.text)
+        head = sorted(hits[:RERANK], key=lambda h: -h.score * (COVERAGE_FLOOR + self.index.coverage(words, h)))
+        return head + hits[RERANK:]
+
+    def _raw_ranked(self, query: Query, scope: Scope) -> list[Hit]:
         topic = self._topic(query) or query.text
         tokens = [t for t in self.segmenter.tokens(topic) if not (t.isdigit() and len(t) < 3)]
         if not scope.explicit:
@@ -340,8 +407,8 @@ class Librarian:
         if not levels:
             return None
         level = min(levels, key=lambda lv: len(lv.members))
-        topic = self._topic(query)
-        if topic and topic not in level.name and level.name not in topic:
+        rest = self._topic(query).replace(level.name, "")
+        if self._content_words(rest):
             return None
         scores = {h.indicator.id: h.score for h in hits if h.indicator.framework == level.framework}
         plan = self.kb.plans[scope.plan]
@@ -354,10 +421,13 @@ class Librarian:
         text = answers.listing(fw, title, inds)
         return Answer(query.raw, "framework", "aggregate", text, framework=fw.id, hits=[(i, 1.0) for i in inds])
 
-    def _decline(self, query: Query, hits: list[Hit]) -> Answer:
+    def _decline(self, query: Query, scope: Scope, hits: list[Hit]) -> Answer:
         terms = [term_of(v) for _, v in self.vocab.terms.find(query.text)]
-        if terms and query.intent in ("definition", "lookup"):
-            return Answer(query.raw, "definition", "definition", answers.definition(terms[0], self.kb))
+        if terms and query.intent not in ("department",):
+            return self._definition(query, scope, terms[0])
+        plan_answer = self._plan_answer(query, scope) if PLAN_CUES.search(query.text) else None
+        if plan_answer is not None:
+            return plan_answer
         suggestions = [h.indicator for h in hits[:3] if h.name_words]
         return Answer(query.raw, "out_of_scope", "out_of_scope", answers.not_found(suggestions), abstained=True)
 
@@ -372,6 +442,15 @@ class Librarian:
         tokens = set(self.segmenter.tokens(self._topic(query)))
         text = answers.indicators(self.kb, plan, resp, intent, [i for i, _ in hits[:shown]], tokens)
         return Answer(query.raw, "indicator", intent, text, framework=hits[0][0].framework, hits=hits, fixes=query.fixes)
+
+
+def _covers(topic: str, term: Term) -> bool:
+    """True when the question is essentially about the term itself (四上企业是啥, 功效系数法怎么算)."""
+    names = [normalize(n) for n in (term.term, *term.aliases)]
+    rest = topic
+    for name in sorted(names, key=len, reverse=True):
+        rest = rest.replace(name, "")
+    return rest != topic and len(re.sub(r"[\s\W]", "", rest)) <= 2
 
 
 def _ambiguous(hits: list[Hit]) -> bool:

@@ -23,13 +23,16 @@ _CONSUMER_DAY = re.compile(r"(?<!\d)3\s*[·.．•・。]\s*15(?!\d)|三一五|3
 _CJK = re.compile(r"[\u4e00-\u9fff]+")
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
-_CN_NUMBER = re.compile(r"[零〇一二两三四五六七八九十百千]+")
+_CN_NUMBER = re.compile(r"(?<=第)[零〇一二两三四五六七八九十百千]+|[零〇一二两三四五六七八九十百千]+(?=[项条行个家处次名张件号%％]|分(?!之))")
 
 STOP_WORDS = frozenset(
     """的 了 吗 呢 吧 啊 呀 嘛 么 哦 哈 是 在 和 与 及 或 也 都 就 还 又 请问 请 问 一下 下 我 我们 咱们 咱 你 你们 您
     他 她 它 这 那 这个 那个 这块 那块 这项 那项 这条 那条 一个 个 有 没 能 会 要 想 得 地 着 过 给 把 被 让 对 跟 吗？
     没有 没 怎么 怎样 如何 什么 啥 哪 哪些 哪个 哪条 哪项 多少 几 几分 多少分 为什么 可以 需要 应该 是不是 有没有 能不能
-    the a an of to is are what how which who for on in and or do does we our my i""".split()
+    the a an of to is are was be been what how which who whom where when why for on in at by with from and or
+    do does did we our my i me you your it its this that these those there can could should would will shall
+    indicator indicators item items row rows task tasks score scored scoring scores point points get gets got
+    many much need needed needs come comes data about please tell know want any some all one""".split()
 )
 
 

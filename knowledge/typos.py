@@ -12,6 +12,9 @@ from knowledge.text import cjk_runs
 
 MAX_TERM = 8
 MAX_READINGS = 16  # combinations of polyphonic readings tried per window
+# Characters that are seldom part of a mistyped term: a window holding one is left alone,
+# except when it sounds exactly like a long domain term (装配是建筑 → 装配式建筑).
+FUNCTION_CHARS = frozenset("的是了吗呢啥么什在有和与或及也都就还要能会得这那我你他谁哪几多")
 
 
 def syllables(text: str) -> tuple[str, ...]:
@@ -39,12 +42,14 @@ def _fuzzy(syllable: str) -> str:
 class Corrector:
     """Finds misspelt domain terms in a question by sound (and by one wrong character)."""
 
-    def __init__(self, terms: Iterable[str], is_word: Callable[[str], bool]) -> None:
+    def __init__(self, terms: Iterable[str], is_word: Callable[[str], bool], extra: Iterable[str] = ()) -> None:
+        """terms: the domain vocabulary; extra: other words of the documents (corrected more cautiously)."""
         self._by_sound: dict[tuple[str, ...], str] = {}
         self._by_shape: dict[str, str] = {}
         self._is_word = is_word
-        self._known = {t for t in terms if 2 <= len(t) <= MAX_TERM and cjk_runs(t) == [t]}
-        for term in sorted(self._known):
+        self._domain = {t for t in terms if 2 <= len(t) <= MAX_TERM and cjk_runs(t) == [t]}
+        self._known = self._domain | {t for t in extra if 2 <= len(t) <= MAX_TERM and cjk_runs(t) == [t]}
+        for term in sorted(self._domain) + sorted(self._known - self._domain):
             self._by_sound.setdefault(syllables(term), term)
             if len(term) >= 5:
                 for key in _shape_keys(term):
@@ -82,8 +87,13 @@ class Corrector:
         if self._is_word(piece):
             return None
         right = self._by_sound_any(sounds)
+        if right is not None and FUNCTION_CHARS.intersection(piece):
+            return right if right in self._domain and len(right) >= 3 else None
         if right is None and len(piece) >= 5:
-            right = next((self._by_shape[k] for k in _shape_keys(piece) if k in self._by_shape), None)
+            right = next(
+                (self._by_shape[k] for k in _shape_keys(piece) if k in self._by_shape and piece[k.index("?")] not in FUNCTION_CHARS),
+                None,
+            )
         return right
 
 

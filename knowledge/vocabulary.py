@@ -74,6 +74,7 @@ class Vocabulary:
         self.terms = Matcher(self._term_phrases())
         self.levels = Matcher(self._level_phrases())
         self.english = Matcher(self._english_phrases(), min_len=2)
+        self.indicator_names = self._indicator_names()
 
     def _system_phrases(self) -> list[tuple[str, object]]:
         out: list[tuple[str, object]] = []
@@ -108,14 +109,23 @@ class Vocabulary:
                     out += [(n, ref) for ref in [_level_ref(fw.id, child, 2, self.kb, level.name)] for n in _level_names(child)]
         return out
 
+    def _indicator_names(self) -> frozenset[str]:
+        names: set[str] = set()
+        for fw in self.kb.frameworks.values():
+            for ind in fw.indicators.values():
+                names.update((ind.editorial.short, *ind.editorial.aliases, *ind.editorial.keywords))
+            for level in fw.levels:
+                names.update((level.name, *(c.name for c in level.children)))
+        return frozenset(normalize(n) for n in names if n)
+
     def translate(self, text: str) -> str:
         """Append the Chinese for known English terms (metrology → 计量)."""
         found = [str(v) for _, v in self.english.find(text)]
         return f"{text} {' '.join(found)}" if found else text
 
-    def correction_terms(self, kb_words: set[str]) -> set[str]:
-        """What a misspelt word may be corrected to: domain terms, question words, the KB's own longer words."""
-        return self.domain_terms() | set(QUESTION_WORDS) | {w for w in kb_words if len(w) >= 3 and not w.isascii()}
+    def correction_terms(self) -> set[str]:
+        """What a misspelt word may be corrected to: domain terms and question words."""
+        return self.domain_terms() | set(QUESTION_WORDS)
 
     def domain_terms(self) -> set[str]:
         """Terms jieba must keep whole and the typo corrector may restore."""

@@ -212,8 +212,13 @@ def score_framework(
     units_for: UnitsFor | None = None,
     today: date | None = None,
     na_treatment: str = "full",
+    exact: bool = False,
 ) -> Assessment:
-    """Score a whole framework: totals, subtotals, veto status, pass line, ranked gaps."""
+    """Score a whole framework: totals, subtotals, veto status, pass line, ranked gaps.
+
+    A department matches a unit it is part of (市场监管局 → 县市场监管局); with exact=True
+    (units_for returns canonical department ids) it must equal one (统计局 is not 省统计局).
+    """
     merged = efficacy_bounds(framework, plan, bounds)
     units = units_for or default_units(framework, plan)
     scores = [
@@ -225,9 +230,9 @@ def score_framework(
     whole_max = round2(sum(s.max for s in scores if s.kind == "indicator"))
     share = None
     if department is not None:
-        scores = [s for s in scores if _responsible(department, units(s.indicator))]
+        scores = [s for s in scores if _responsible(department, units(s.indicator), exact)]
         share = _share(department, scores, whole_max)
-    return _assessment(framework, scores, vetoes, units, share, answers, today, department)
+    return _assessment(framework, scores, vetoes, units, share, answers, today, department, exact)
 
 
 def _veto_reasons(score: IndicatorScore) -> list[str]:
@@ -243,6 +248,7 @@ def _assessment(
     answers: Mapping[str, object],
     today: date | None,
     department: str | None,
+    exact: bool = False,
 ) -> Assessment:
     main = [s for s in scores if s.kind == "indicator"]
     bonus = round2(sum(s.score for s in scores if s.kind == "bonus"))
@@ -252,7 +258,7 @@ def _assessment(
     gaps.sort(key=lambda g: (-g.points, order.get(g.indicator, 0)))
     checklist = None
     if framework.scoring == "checklist":
-        keep = None if department is None else (lambda i: _responsible(department, units(i)))
+        keep = None if department is None else (lambda i: _responsible(department, units(i), exact))
         checklist = checklist_report(framework, answers, today, keep)
     passed = (
         None if framework.pass_line is None else (not vetoes and total >= framework.pass_line - EPS)
@@ -335,5 +341,7 @@ def indicator_units(indicator: Indicator) -> list[str]:
     return out
 
 
-def _responsible(department: str, units: Sequence[str]) -> bool:
+def _responsible(department: str, units: Sequence[str], exact: bool = False) -> bool:
+    if exact:
+        return department in units
     return any(department == unit or department in unit for unit in units)

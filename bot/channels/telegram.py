@@ -1,0 +1,337 @@
+"""Telegram adapter (python-telegram-bot v22): updates → Incoming, Reply → HTML messages and buttons.
+
+Long polling, or a webhook served by our own aiohttp server (`webhook` is the route handler).
+In groups only commands, @-mentions and replies to the bot reach the core — which is exactly
+what Telegram delivers with privacy mode on — so the bot stays quiet otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import re
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from telegram import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import Forbidden, TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
+
+from bot.channels.errors import ChannelError
+from bot.channels.memory import CallbackPayloads, SeenIds
+from bot.channels.render import telegram_caption, telegram_html, telegram_keyboard
+from bot.config import Config
+from handlers.core import ChatType, FileAttachment, Handler, Incoming, Reply
+
+log = logging.getLogger("qcbot.telegram")
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+ALLOWED_UPDATES = ["message", "callback_query"]
+FAILED = "抱歉，处理时出错了，请稍后再试。"
+EXPIRED = "这个按钮已过期，请重新发起。"
+GO_PRIVATE = "这部分内容需要私聊进行，请点击下方按钮到私聊继续。"
+DEEP_LINK = re.compile(r"^/start(?:@\w+)?\s+([A-Za-z0-9_-]{1,64})$")
+COMMAND = re.compile(r"^/(\w+)(?:@(\w+))?")
+
+
+class TelegramChannel:
+    """Runs one bot: receives updates, calls the handler, sends the replies."""
+
+    def __init__(self, config: Config, handler: Handler) -> None:
+        self.config = config
+        self.handler = handler
+        self.webhook_mode = config.telegram_mode == "webhook"
+        self.seen: SeenIds[int] = SeenIds(maxsize=5_000)
+        self.payloads = CallbackPayloads()
+        self.application = self._build()
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def _build(self) -> Application[Any, Any, Any, Any, Any, Any]:
+        builder = (
+            ApplicationBuilder()
+            .token(self.config.telegram_token)
+            .base_url(self.config.telegram_base_url)
+            .base_file_url(_file_url(self.config.telegram_base_url))
+            .rate_limiter(AIORateLimiter(max_retries=3))
+            .get_updates_read_timeout(self.config.telegram_poll_timeout + 10)
+        )
+        if self.webhook_mode:
+            builder = builder.updater(None)
+        application = builder.build()
+        application.add_handler(TypeHandler(Update, self._on_update))
+        application.add_error_handler(self._on_error)
+        return application
+
+    @property
+    def webhook_path(self) -> str:
+        """The route our web server serves the webhook on (the path of the public URL)."""
+        return urlsplit(self.config.telegram_webhook_url).path or "/telegram/"
+
+    async def start(self) -> None:
+        """Connect (getMe), then start polling or register the webhook."""
+        await self.application.initialize()
+        await self.application.start()
+        if self.webhook_mode:
+            await self.application.bot.set_webhook(
+                self.config.telegram_webhook_url,
+                secret_token=self.config.telegram_secret_token,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+        elif self.application.updater is not None:
+            await self.application.updater.start_polling(
+                timeout=timedelta(seconds=self.config.telegram_poll_timeout),
+                allowed_updates=ALLOWED_UPDATES,
+            )
+        log.info("telegram started", extra={"event": "telegram_started", "bot": self.username, "mode": self.config.telegram_mode})
+
+    async def stop(self) -> None:
+        """Stop fetching, finish the queued updates, close the HTTP clients."""
+        updater = self.application.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()
+        log.info("telegram stopped", extra={"event": "telegram_stopped"})
+
+    @property
+    def username(self) -> str:
+        bot = self.application.bot
+        try:
+            return bot.username
+        except RuntimeError:  # not initialised yet
+            return self.config.telegram_username
+
+    # --- webhook (served by our aiohttp app) ----------------------------------------------
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        """POST /telegram/<secret path>: check the secret header, queue the update."""
+        given = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(), self.config.telegram_secret_token.encode()):
+            log.warning("telegram webhook: bad secret token", extra={"event": "telegram_forbidden"})
+            return web.Response(status=403)
+        try:
+            data = json.loads(await request.read())
+            update = Update.de_json(data, self.application.bot) if isinstance(data, dict) else None
+        except (ValueError, TypeError, KeyError) as exc:
+            log.warning("telegram webhook: malformed body: %s", exc, extra={"event": "telegram_malformed"})
+            return web.Response(status=400)
+        if update is None:
+            return web.Response(status=400)
+        await self.application.update_queue.put(update)
+        return web.Response(status=200)
+
+    # --- inbound --------------------------------------------------------------------------
+
+    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Every update: de-duplicate, then route a message or a button press."""
+        if not self.seen.first(update.update_id):
+            log.info("duplicate update ignored", extra={"event": "telegram_duplicate", "update_id": update.update_id})
+            return
+        if update.callback_query is not None:
+            await self._on_press(update.callback_query)
+        elif update.message is not None:
+            await self._on_message(update.message)
+
+    async def _on_message(self, message: Message) -> None:
+        incoming = message_to_incoming(message, self.username, self.application.bot.id)
+        if incoming is None:
+            return
+        await self._dispatch(incoming, reply_to=message.message_id)
+
+    async def _on_press(self, query: CallbackQuery) -> None:
+        payload = self.payloads.decode(query.data or "")
+        if payload is None or query.message is None:
+            await _quietly(query.answer(EXPIRED, show_alert=True))
+            return
+        await _quietly(query.answer())
+        chat_type = _chat_type(query.message.chat.type)
+        if chat_type is None:
+            return
+        incoming = Incoming(
+            channel="telegram",
+            chat_id=str(query.message.chat.id),
+            chat_type=chat_type,
+            user_id=str(query.from_user.id),
+            user_name=query.from_user.full_name,
+            text=_button_label(query.message, query.data or ""),
+            payload=payload,
+            message_id=query.id,
+            mentioned=True,
+        )
+        await self._dispatch(incoming, reply_to=None)
+
+    async def _dispatch(self, incoming: Incoming, reply_to: int | None) -> None:
+        try:
+            replies = await self.handler.handle(incoming)
+        except Exception:
+            log.exception("handler failed", extra={"event": "handler_error", "channel": "telegram"})
+            replies = [Reply(text=FAILED)]
+        await self.deliver(incoming, replies, reply_to)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("telegram error: %s", context.error, exc_info=context.error, extra={"event": "telegram_error"})
+
+    # --- outbound -------------------------------------------------------------------------
+
+    async def deliver(self, incoming: Incoming, replies: Sequence[Reply], reply_to: int | None = None) -> None:
+        """Send each reply where it belongs: in place, privately, or to another chat."""
+        for reply in replies:
+            try:
+                await self._deliver_one(incoming, reply, reply_to)
+            except (TelegramError, ChannelError, OSError):
+                log.exception("telegram delivery failed", extra={"event": "telegram_send_failed"})
+
+    async def _deliver_one(self, incoming: Incoming, reply: Reply, reply_to: int | None) -> None:
+        if reply.to_chat:
+            await self.send(reply.to_chat, reply)
+        elif reply.private and incoming.chat_type == "group":
+            await self._send_private(incoming, reply, reply_to)
+        else:
+            await self.send(incoming.chat_id, reply, reply_to)
+
+    async def _send_private(self, incoming: Incoming, reply: Reply, reply_to: int | None) -> None:
+        """Private delivery; when the user has never opened the bot, point them there."""
+        try:
+            await self.send(incoming.user_id, reply)
+        except Forbidden:
+            start = reply.meta.get("start", "assess")
+            hint = Reply(text=GO_PRIVATE, meta={"start": start})
+            await self.send(incoming.chat_id, hint, reply_to)
+
+    async def send(self, chat_id: str | int, reply: Reply, reply_to: int | None = None) -> None:
+        """Send one reply: its text parts (buttons under the last), then its files."""
+        bot = self.application.bot
+        parts = telegram_html(reply)
+        markup = self._markup(reply)
+        for index, part in enumerate(parts):
+            await bot.send_message(
+                chat_id,
+                part,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup if index == len(parts) - 1 else None,
+                reply_parameters=_reply_to(reply_to if index == 0 else None),
+            )
+        for attachment in reply.files:
+            await self._send_file(chat_id, attachment)
+
+    def _markup(self, reply: Reply) -> InlineKeyboardMarkup | None:
+        keyboard = telegram_keyboard(reply.choices, self.payloads.encode)
+        start = reply.meta.get("start")
+        if not start or not self.username:
+            return keyboard
+        link = InlineKeyboardButton("到私聊继续", url=f"https://t.me/{self.username}?start={start}")
+        rows = list(keyboard.inline_keyboard) if keyboard else []
+        return InlineKeyboardMarkup([*rows, [link]])
+
+    async def _send_file(self, chat_id: str | int, attachment: FileAttachment) -> None:
+        bot = self.application.bot
+        caption = telegram_caption(attachment.caption) if attachment.caption else None
+        data = await asyncio.to_thread(Path(attachment.path).read_bytes)
+        if attachment.kind == "image":
+            await bot.send_photo(chat_id, data, caption=caption, parse_mode=ParseMode.HTML)
+        else:
+            await bot.send_document(chat_id, data, filename=Path(attachment.path).name, caption=caption, parse_mode=ParseMode.HTML)
+
+
+# --- parsing (pure) -----------------------------------------------------------------------
+
+
+def message_to_incoming(message: Message, bot_username: str, bot_id: int) -> Incoming | None:
+    """The channel-neutral message, or None when the bot should stay quiet."""
+    chat_type = _chat_type(message.chat.type)
+    user = message.from_user
+    text = message.text or message.caption or ""
+    if chat_type is None or user is None or user.is_bot:
+        return None
+    command = COMMAND.match(text)
+    if command and command.group(2) and command.group(2).lower() != bot_username.lower():
+        return None  # a command for another bot
+    mentioned = bool(command) or _mentions(message, bot_username, bot_id)
+    if chat_type == "group" and not mentioned:
+        return None
+    return Incoming(
+        channel="telegram",
+        chat_id=str(message.chat.id),
+        chat_type=chat_type,
+        user_id=str(user.id),
+        user_name=user.full_name,
+        text=_clean_text(text, bot_username, chat_type),
+        message_id=str(message.message_id),
+        mentioned=mentioned,
+    )
+
+
+def _mentions(message: Message, bot_username: str, bot_id: int) -> bool:
+    """@botname in the text, a text_mention of the bot, or a reply to one of its messages."""
+    replied = message.reply_to_message
+    if replied is not None and replied.from_user is not None and replied.from_user.id == bot_id:
+        return True
+    entities = message.parse_entities() or message.parse_caption_entities()
+    for entity, value in entities.items():
+        if entity.type == "mention" and value.lower() == f"@{bot_username}".lower():
+            return True
+        if entity.type == "text_mention" and entity.user is not None and entity.user.id == bot_id:
+            return True
+    return False
+
+
+def _clean_text(text: str, bot_username: str, chat_type: ChatType) -> str:
+    """Strip @botname; in private chats turn a deep link "/start assess" into "/assess"."""
+    if bot_username:
+        text = re.sub(rf"@{re.escape(bot_username)}\b", "", text, flags=re.IGNORECASE)
+    text = " ".join(text.split()) if "\n" not in text else text.strip()
+    link = DEEP_LINK.match(text)
+    if link and chat_type == "private":
+        return "/" + link.group(1)
+    return text
+
+
+def _chat_type(kind: str) -> ChatType | None:
+    if kind == "private":
+        return "private"
+    if kind in ("group", "supergroup"):
+        return "group"
+    return None
+
+
+def _button_label(message: Any, data: str) -> str:
+    markup = getattr(message, "reply_markup", None)
+    for row in getattr(markup, "inline_keyboard", ()) or ():
+        for button in row:
+            if button.callback_data == data:
+                return str(button.text)
+    return ""
+
+
+def _reply_to(message_id: int | None) -> ReplyParameters | None:
+    return ReplyParameters(message_id, allow_sending_without_reply=True) if message_id else None
+
+
+def _file_url(base_url: str) -> str:
+    if base_url.endswith("/bot"):
+        return base_url[: -len("bot")] + "file/bot"
+    return base_url.replace("/bot{token}", "/file/bot{token}")
+
+
+async def _quietly(call: Any) -> None:
+    """Answering a callback query may fail (too old); that must not stop the press."""
+    try:
+        await call
+    except TelegramError as exc:
+        log.info("answerCallbackQuery failed: %s", exc, extra={"event": "telegram_answer_failed"})

@@ -1,0 +1,68 @@
+"""The schema as ordered migrations (sqlite-utils `Migrations`); applied on every open."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+MIGRATIONS = Migrations("qcbot")
+
+
+@MIGRATIONS()
+def m001_liaisons_and_answers(db: Database) -> None:
+    """Liaisons, the departments' answers and every change to them."""
+    db.table("liaisons").create(
+        {"channel": str, "user_id": str, "plan": str, "user_name": str,
+         "department": str, "bound_at": str},
+        pk=("channel", "user_id", "plan"),
+        not_null={"department", "bound_at"},
+    )
+    db.table("liaisons").create_index(["plan", "department"])
+    db.table("answers").create(
+        {"plan": str, "department": str, "fact_id": str, "value": str,
+         "updated_by": str, "updated_at": str, "channel": str},
+        pk=("plan", "department", "fact_id"),
+        not_null={"value", "updated_at"},
+    )
+    db.table("answer_history").create(
+        {"id": int, "plan": str, "department": str, "fact_id": str, "old_value": str,
+         "new_value": str, "changed_by": str, "changed_at": str, "channel": str},
+        pk="id",
+        not_null={"plan", "department", "fact_id", "new_value", "changed_at"},
+    )
+    db.table("answer_history").create_index(["plan", "department", "fact_id"])
+
+
+@MIGRATIONS()
+def m002_conversations(db: Database) -> None:
+    """Per user per chat state, and self-assessment progress per user, plan and department."""
+    db.table("conversations").create(
+        {"channel": str, "chat_id": str, "user_id": str, "state": str, "updated_at": str},
+        pk=("channel", "chat_id", "user_id"),
+        not_null={"state"},
+    )
+    db.table("assessments").create(
+        {"channel": str, "user_id": str, "plan": str, "department": str, "position": int,
+         "fact_id": str, "return_to": int, "status": str, "updated_at": str},
+        pk=("channel", "user_id", "plan", "department"),
+        not_null={"position", "status"},
+    )
+
+
+@MIGRATIONS()
+def m003_question_log(db: Database) -> None:
+    """Every question put to the librarian, with what it answered."""
+    db.table("question_log").create(
+        {"id": int, "asked_at": str, "channel": str, "chat_id": str, "user_id": str,
+         "question": str, "kind": str, "intent": str, "hits": str, "abstained": int,
+         "answer": str},
+        pk="id",
+    )
+    db.table("question_log").create_index(["asked_at"])
+
+
+def migrate(db: Database) -> list[str]:
+    """Apply pending migrations in order; return the names applied now."""
+    pending = [m.name for m in MIGRATIONS.pending(db)]
+    MIGRATIONS.apply(db)
+    return pending

@@ -1,0 +1,313 @@
+"""SQLite storage: one writer connection behind a lock, one reader, every call off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlite_utils import Database
+
+from bot.storage.errors import StorageClosed, StorageError, StorageUnavailable
+from bot.storage.migrations import migrate
+from bot.storage.records import (
+    Actor,
+    AnswerChange,
+    Liaison,
+    Progress,
+    QuestionLogEntry,
+    State,
+    StoredAnswer,
+    Value,
+)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Clock = Callable[[], datetime]
+EXCERPT = 300
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class _Connection:
+    """A sqlite-utils Database used by one thread at a time."""
+
+    def __init__(self, path: Path) -> None:
+        self.db = Database(sqlite3.connect(str(path), check_same_thread=False, timeout=10))
+        self.lock = threading.Lock()
+
+    def run(self, fn: Callable[[Database], T]) -> T:
+        with self.lock:
+            return fn(self.db)
+
+
+class Storage:
+    """Liaisons, answers (with history), conversation state, progress and the question log."""
+
+    def __init__(self, path: Path, writer: _Connection, reader: _Connection, clock: Clock) -> None:
+        self.path = path
+        self._writer = writer
+        self._reader = reader
+        self._clock = clock
+        self._write_lock = asyncio.Lock()
+        self._closed = False
+
+    @classmethod
+    async def open(cls, path: str | Path, clock: Clock | None = None) -> Storage:
+        """Open (creating parent directories), switch to WAL and apply pending migrations."""
+        return await asyncio.to_thread(cls._open_sync, Path(path), clock or _utc_now)
+
+    @classmethod
+    def _open_sync(cls, path: Path, clock: Clock) -> Storage:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            writer = _Connection(path)
+            writer.db.enable_wal()
+            writer.db.execute("PRAGMA synchronous=NORMAL;")
+            applied = migrate(writer.db)
+            reader = _Connection(path)
+        except (OSError, sqlite3.Error) as exc:
+            raise StorageUnavailable(f"无法打开数据库 {path}：{exc}") from exc
+        if applied:
+            log.info("database %s: applied %s", path, ", ".join(applied))
+        return cls(path, writer, reader, clock)
+
+    async def close(self) -> None:
+        """Wait for the last write, then close both connections."""
+        if self._closed:
+            return
+        async with self._write_lock:
+            self._closed = True
+            await asyncio.to_thread(self._close_sync)
+
+    def _close_sync(self) -> None:
+        for conn in (self._writer, self._reader):
+            with conn.lock:
+                conn.db.close()
+
+    # --- the one wrapper for blocking calls ---------------------------------------------------
+
+    async def _call(self, conn: _Connection, fn: Callable[[Database], T]) -> T:
+        if self._closed:
+            raise StorageClosed("数据库已关闭")
+        try:
+            return await asyncio.to_thread(conn.run, fn)
+        except sqlite3.Error as exc:
+            raise StorageError(f"数据库操作失败：{exc}") from exc
+
+    async def _read(self, fn: Callable[[Database], T]) -> T:
+        return await self._call(self._reader, fn)
+
+    async def _write(self, fn: Callable[[Database], T]) -> T:
+        async with self._write_lock:
+            return await self._call(self._writer, fn)
+
+    def _now(self) -> str:
+        return self._clock().isoformat(timespec="seconds")
+
+    # --- liaisons -----------------------------------------------------------------------------
+
+    async def bind(self, who: Actor, plan: str, department: str) -> Liaison:
+        """Bind (or re-bind) a user to a department for a plan."""
+        row = {
+            "channel": who.channel, "user_id": who.user_id, "plan": plan,
+            "user_name": who.user_name, "department": department, "bound_at": self._now(),
+        }
+
+        def write(db: Database) -> None:
+            with db.atomic():
+                db.table("liaisons").upsert(row, pk=("channel", "user_id", "plan"))
+
+        await self._write(write)
+        return Liaison(**row)
+
+    async def liaison(self, channel: str, user_id: str, plan: str) -> Liaison | None:
+        """The user's binding for the plan, if any."""
+        rows = await self._read(lambda db: list(db.table("liaisons").rows_where(
+            "channel = ? and user_id = ? and plan = ?", [channel, user_id, plan])))
+        return Liaison(**rows[0]) if rows else None
+
+    async def liaisons(self, plan: str, department: str | None = None) -> list[Liaison]:
+        """Every liaison of the plan (of one department when given)."""
+        where, args = "plan = ?", [plan]
+        if department is not None:
+            where, args = where + " and department = ?", [*args, department]
+        rows = await self._read(lambda db: list(db.table("liaisons").rows_where(
+            where, args, order_by="bound_at")))
+        return [Liaison(**row) for row in rows]
+
+    # --- answers ------------------------------------------------------------------------------
+
+    async def answers(self, plan: str, department: str) -> dict[str, Value]:
+        """The department's current answers keyed by fact id."""
+        return {row.fact_id: row.value for row in await self.answer_rows(plan, department)}
+
+    async def answer_rows(self, plan: str, department: str) -> list[StoredAnswer]:
+        """The department's current answers with who answered them and when."""
+        rows = await self._read(lambda db: list(db.table("answers").rows_where(
+            "plan = ? and department = ?", [plan, department], order_by="fact_id")))
+        return [StoredAnswer(**{**row, "value": json.loads(row["value"])}) for row in rows]
+
+    async def save_answers(
+        self,
+        plan: str,
+        department: str,
+        values: Mapping[str, Value],
+        who: Actor,
+        progress: Progress | None = None,
+    ) -> list[str]:
+        """Store answers (history for each change) and the progress in one transaction; return changed ids."""
+        now = self._now()
+
+        def write(db: Database) -> list[str]:
+            with db.atomic():
+                changed = [
+                    fact_id for fact_id, value in values.items()
+                    if _save_one(db, plan, department, fact_id, value, who, now)
+                ]
+                if progress is not None:
+                    _save_progress(db, progress, now)
+                return changed
+
+        return await self._write(write)
+
+    async def history(
+        self, plan: str, department: str, fact_id: str | None = None
+    ) -> list[AnswerChange]:
+        """Every change of the department's answers (of one fact when given), oldest first."""
+        where, args = "plan = ? and department = ?", [plan, department]
+        if fact_id is not None:
+            where, args = where + " and fact_id = ?", [*args, fact_id]
+        rows = await self._read(lambda db: list(db.table("answer_history").rows_where(
+            where, args, order_by="id")))
+        return [_change(row) for row in rows]
+
+    # --- conversations and progress -----------------------------------------------------------
+
+    async def state(self, channel: str, chat_id: str, user_id: str) -> State | None:
+        """The conversation state of a user in a chat, if any."""
+        rows = await self._read(lambda db: list(db.table("conversations").rows_where(
+            "channel = ? and chat_id = ? and user_id = ?", [channel, chat_id, user_id])))
+        return json.loads(rows[0]["state"]) if rows else None
+
+    async def set_state(self, channel: str, chat_id: str, user_id: str, state: State | None) -> None:
+        """Replace the conversation state of a user in a chat (None deletes it)."""
+        key = {"channel": channel, "chat_id": chat_id, "user_id": user_id}
+        row = {**key, "state": json.dumps(state, ensure_ascii=False), "updated_at": self._now()}
+
+        def write(db: Database) -> None:
+            with db.atomic():
+                table = db.table("conversations")
+                if state is None:
+                    table.delete_where("channel = ? and chat_id = ? and user_id = ?",
+                                       [channel, chat_id, user_id])
+                else:
+                    table.upsert(row, pk=("channel", "chat_id", "user_id"))
+
+        await self._write(write)
+
+    async def progress(
+        self, channel: str, user_id: str, plan: str, department: str
+    ) -> Progress | None:
+        """A liaison's self-assessment progress for a department, if any."""
+        rows = await self._read(lambda db: list(db.table("assessments").rows_where(
+            "channel = ? and user_id = ? and plan = ? and department = ?",
+            [channel, user_id, plan, department])))
+        if not rows:
+            return None
+        row = {k: v for k, v in rows[0].items() if k != "updated_at"}
+        return Progress(**row)
+
+    async def save_progress(self, progress: Progress) -> None:
+        """Store a liaison's progress."""
+        now = self._now()
+
+        def write(db: Database) -> None:
+            with db.atomic():
+                _save_progress(db, progress, now)
+
+        await self._write(write)
+
+    async def clear_progress(self, channel: str, user_id: str, plan: str, department: str) -> None:
+        """Forget a liaison's progress (answers stay)."""
+
+        def write(db: Database) -> None:
+            with db.atomic():
+                db.table("assessments").delete_where(
+                    "channel = ? and user_id = ? and plan = ? and department = ?",
+                    [channel, user_id, plan, department])
+
+        await self._write(write)
+
+    # --- question log -------------------------------------------------------------------------
+
+    async def log_question(self, entry: QuestionLogEntry) -> None:
+        """Record one question and what was answered."""
+        row = {
+            "asked_at": self._now(), "channel": entry.channel, "chat_id": entry.chat_id,
+            "user_id": entry.user_id, "question": entry.question[:2000], "kind": entry.kind,
+            "intent": entry.intent, "hits": json.dumps(list(entry.hits), ensure_ascii=False),
+            "abstained": int(entry.abstained), "answer": entry.answer[:EXCERPT],
+        }
+
+        def write(db: Database) -> None:
+            with db.atomic():
+                db.table("question_log").insert(row)
+
+        await self._write(write)
+
+    async def questions(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The latest logged questions, newest first."""
+        return await self._read(lambda db: list(db.query(
+            "select * from question_log order by id desc limit ?", [limit])))
+
+
+# --- blocking helpers (run inside a transaction on the writer) -----------------------------------
+
+
+def _save_one(
+    db: Database, plan: str, department: str, fact_id: str, value: Value, who: Actor, now: str
+) -> bool:
+    key = [plan, department, fact_id]
+    old_rows = list(db.table("answers").rows_where(
+        "plan = ? and department = ? and fact_id = ?", key))
+    new = json.dumps(value, ensure_ascii=False)
+    old = old_rows[0]["value"] if old_rows else None
+    db.table("answers").upsert(
+        {"plan": plan, "department": department, "fact_id": fact_id, "value": new,
+         "updated_by": who.user_id, "updated_at": now, "channel": who.channel},
+        pk=("plan", "department", "fact_id"),
+    )
+    if old == new:
+        return False
+    db.table("answer_history").insert(
+        {"plan": plan, "department": department, "fact_id": fact_id, "old_value": old,
+         "new_value": new, "changed_by": who.user_id, "changed_at": now, "channel": who.channel})
+    return True
+
+
+def _save_progress(db: Database, progress: Progress, now: str) -> None:
+    db.table("assessments").upsert(
+        {"channel": progress.channel, "user_id": progress.user_id, "plan": progress.plan,
+         "department": progress.department, "position": progress.position,
+         "fact_id": progress.fact_id, "return_to": progress.return_to,
+         "status": progress.status, "updated_at": now},
+        pk=("channel", "user_id", "plan", "department"),
+    )
+
+
+def _change(row: Mapping[str, Any]) -> AnswerChange:
+    old = row["old_value"]
+    return AnswerChange(
+        plan=row["plan"], department=row["department"], fact_id=row["fact_id"],
+        old=None if old is None else json.loads(old), new=json.loads(row["new_value"]),
+        changed_by=row["changed_by"], changed_at=row["changed_at"], channel=row["channel"],
+    )

@@ -1,0 +1,304 @@
+"""The answers file: a YAML fill-in template written from the facts, and the filled file read back.
+
+The template lists `fact_id: ` (no value) per fact, grouped per indicator in document order, each
+preceded by comments: the indicator (id, short title, points, responsible units), the question,
+the type, unit, range or numbered options. Checklist systems get one `"<id>.<n>": ` per task.
+
+Reading keeps every value as the text the user wrote (`95`, `0.95`, `是`, `2026-05-12`), so the
+answer-reading rules of scoring.answers apply exactly as in a chat; an empty value, `~` or `null`
+means "not answered".
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import yaml
+
+from scoring.answers import MAX_LENGTH, AnswerProblem, Value, coerce
+from scoring.checklist import UNSCORED_KINDS, entries_of
+from scoring.errors import AnswerError, ScoringError
+from scoring.facts import Fact
+from scoring.text import num
+
+if TYPE_CHECKING:
+    from knowledge.model import Framework, Indicator
+
+_NULLS = ("", "~", "null", "Null", "NULL")
+_SPLIT = re.compile(r"[、，,；;\s]+")
+_TYPE_NAMES = {
+    "bool": "是/否",
+    "count": "整数",
+    "percent": "百分数",
+    "number": "数字",
+    "amount": "金额",
+    "choice": "单选（填选项文字或序号）",
+    "date": "日期（如 2026-05-12 或 2026年5月）",
+    "text": "文字",
+}
+_KIND_NAMES = {"veto": "一票否决项", "rejection": "不予受理条件", "bonus": "加分项"}
+
+
+class AnswerFileError(ScoringError):
+    """The answers file cannot be read or is not YAML of `fact_id: value` lines (one line)."""
+
+
+# --- what a fact expects ----------------------------------------------------------------------
+
+
+def range_text(fact: Fact) -> str:
+    """The allowed range: 0–100, ≥0, ≤5, or "" when unbounded (non-numeric facts too)."""
+    if not fact.numeric:
+        return ""
+    low, high = fact.lower, fact.upper
+    if low is not None and high is not None:
+        return f"{num(low, 4)}–{num(high, 4)}"
+    if low is not None:
+        return f"≥{num(low, 4)}"
+    return f"≤{num(high, 4)}" if high is not None else ""
+
+
+def expectation(fact: Fact) -> str:
+    """What a value of this fact must be, as one phrase: 应为0–100之间的百分数."""
+    unit = fact.shown_unit
+    unit_note = f"（单位：{unit}）" if unit and fact.type != "percent" else ""
+    low, high = fact.lower, fact.upper
+    if fact.type == "bool":
+        return "应为“是”或“否”"
+    if fact.type == "choice":
+        listed = " ".join(f"{i}.{option}" for i, option in enumerate(fact.options, 1))
+        return f"应为以下选项之一（可填序号）：{listed}"
+    if fact.type == "date":
+        return "应为1949—2100年间的日期，如 2026-05-12 或 2026年5月"
+    if fact.type == "text":
+        return f"应为文字说明（不超过{MAX_LENGTH}字）"
+    noun = {"count": "整数", "percent": "百分数", "amount": "金额"}.get(fact.type, "数字")
+    if fact.unit == "‰":
+        noun = "千分数"
+    if low is not None and high is not None:
+        where = f"{num(low, 4)}–{num(high, 4)}之间的"
+    elif low is not None:
+        where = f"不小于{num(low, 4)}的"
+    elif high is not None:
+        where = f"不大于{num(high, 4)}的"
+    else:
+        where = ""
+    return f"应为{where}{noun}{unit_note}"
+
+
+def fact_comments(fact: Fact) -> list[str]:
+    """The comment lines above a fact in the template (without the leading #)."""
+    lines = [f"问：{fact.question}"]
+    kind = [f"类型：{_TYPE_NAMES.get(fact.type, fact.type)}"]
+    if fact.shown_unit:
+        kind.append(f"单位：{fact.shown_unit}")
+    if range_text(fact):
+        kind.append(f"范围：{range_text(fact)}")
+    lines.append(" · ".join(kind))
+    lines += [f"  {i}. {option}" for i, option in enumerate(fact.options, 1)]
+    if fact.help:
+        lines.append(f"说明：{fact.help}")
+    return lines
+
+
+# --- the template -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Template:
+    """A rendered fill-in template and what it holds."""
+
+    text: str
+    indicators: int
+    entries: int
+
+
+def render_template(
+    framework: Framework,
+    indicators: Iterable[Indicator],
+    units_of: Callable[[Indicator], Sequence[str]],
+    header: Sequence[str] = (),
+) -> Template:
+    """The YAML template for these indicators (in the order given), with a comment header."""
+    out = [_comment(line) for line in header]
+    count = groups = 0
+    for ind in indicators:
+        body = _indicator_entries(framework, ind)
+        if not body:
+            continue
+        groups += 1
+        count += len(body)
+        units = units_of(ind)
+        out += ["", *_indicator_header(ind, units)]
+        for comments, key in body:
+            out += [_comment(line) for line in comments if not _same_units(line, units)]
+            out.append(f"{key}: ")
+    return Template("\n".join(out) + "\n", groups, count)
+
+
+def _indicator_header(ind: Indicator, units: Sequence[str]) -> list[str]:
+    points = f"{num(ind.points)}分" if ind.points else ""
+    kind = _KIND_NAMES.get(ind.kind, "")
+    tag = "，".join(t for t in (kind if kind != ind.label else "", points) if t)
+    where = " › ".join(x for x in (ind.level1, ind.level2) if x)
+    head = f"════ 指标 {ind.id} {ind.label}{f'（{tag}）' if tag else ''}"
+    lines = [f"{head} · {where}" if where else head]
+    unit_text = "、".join(units)
+    lines.append(f"责任单位：{unit_text or '（未列明）'}")
+    if ind.data_source and ind.data_source != unit_text:
+        lines.append(f"数据来源：{ind.data_source}")
+    if ind.deadline:
+        lines.append(f"完成时限：{ind.deadline}")
+    return [_comment(line) for line in lines]
+
+
+def _indicator_entries(framework: Framework, ind: Indicator) -> list[tuple[list[str], str]]:
+    body: list[tuple[list[str], str]] = []
+    previous = ""
+    for fact in ind.facts:
+        comments = fact_comments(fact)
+        if fact.help and fact.help == previous:  # said once for a run of similar facts
+            comments = comments[:-1]
+        previous = fact.help
+        body.append((comments, fact.id))
+    if framework.scoring == "checklist" and ind.kind not in UNSCORED_KINDS:
+        for key, text, units in entries_of(ind):
+            comments = [f"任务：{text}"] + ([f"责任单位：{units}"] if units else [])
+            body.append((comments, json.dumps(key)))
+    return body
+
+
+def _same_units(line: str, units: Sequence[str]) -> bool:
+    """True for a task's 责任单位 line that repeats the indicator's units."""
+    head = "责任单位："
+    if not line.startswith(head):
+        return False
+    return _SPLIT.split(line[len(head) :].strip()) == _SPLIT.split("、".join(units))
+
+
+def _comment(text: str) -> str:
+    lines = str(text).splitlines() or [""]
+    return "\n".join(f"# {line}".rstrip() for line in lines)
+
+
+# --- reading a filled file --------------------------------------------------------------------
+
+_YAML_PROBLEMS = {
+    "mapping values are not allowed here": "此处不能有“: ”（答案里含冒号时请加引号）",
+    "could not find expected ':'": "缺少“: ”",
+    "found character '\\t' that cannot start any token": "不能用 Tab 缩进",
+    "found unexpected end of stream": "引号或括号没有闭合",
+    "found undefined alias": "未定义的别名（以 * 开头的答案请加引号）",
+}
+
+
+@dataclass(frozen=True)
+class AnswerFile:
+    """A read answers file: values as written (None = not answered), their lines, problems."""
+
+    values: dict[str, str | None]
+    lines: dict[str, int]
+    problems: tuple[AnswerProblem, ...] = ()
+
+
+def read_answer_file(path: Path) -> AnswerFile:
+    """Read and parse an answers file; AnswerFileError (one line) when it cannot be read."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise AnswerFileError(f"无法读取答案文件 {path}：文件不存在") from None
+    except UnicodeDecodeError:
+        raise AnswerFileError(f"无法读取答案文件 {path}：不是 UTF-8 编码的文本") from None
+    except OSError as exc:
+        raise AnswerFileError(f"无法读取答案文件 {path}：{exc.strerror or exc}") from None
+    return parse_answer_text(text, str(path))
+
+
+def parse_answer_text(text: str, name: str = "答案") -> AnswerFile:
+    """Parse the YAML text of an answers file; AnswerFileError names the file and line."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"第{mark.line + 1}行第{mark.column + 1}列：" if mark is not None else ""
+        what = exc.problem or exc.context or "格式错误"
+        what = _YAML_PROBLEMS.get(what, what)
+        raise AnswerFileError(f"答案文件 {name} 不是有效的 YAML：{where}{what}") from None
+    except yaml.YAMLError as exc:
+        raise AnswerFileError(f"答案文件 {name} 不是有效的 YAML：{exc}") from None
+    if root is None:
+        return AnswerFile({}, {})
+    if not isinstance(root, yaml.MappingNode):
+        line = root.start_mark.line + 1
+        raise AnswerFileError(f"答案文件 {name} 第{line}行：应为“事实编号: 答案”的逐行列表")
+    return _pairs(root)
+
+
+def _pairs(root: yaml.MappingNode) -> AnswerFile:
+    values: dict[str, str | None] = {}
+    lines: dict[str, int] = {}
+    problems: list[AnswerProblem] = []
+    for key_node, value_node in root.value:
+        line = key_node.start_mark.line + 1
+        if not isinstance(key_node, yaml.ScalarNode):
+            problems.append(AnswerProblem(f"第{line}行", None, "应为“事实编号: 答案”"))
+            continue
+        key = key_node.value
+        if key in lines:
+            problems.append(AnswerProblem(key, None, f"第{line}行重复填写（第{lines[key]}行已填）"))
+            continue
+        lines[key] = line
+        if not isinstance(value_node, yaml.ScalarNode):
+            problems.append(AnswerProblem(key, None, f"第{line}行：应为一个值，不能是列表或映射"))
+            continue
+        text = value_node.value
+        empty = not text.strip() or (value_node.style is None and text in _NULLS)
+        values[key] = None if empty else text
+    return AnswerFile(values, lines, tuple(problems))
+
+
+# --- checking the answers ---------------------------------------------------------------------
+
+
+def check_answers(
+    facts: Mapping[str, Fact], raw: Mapping[str, object]
+) -> tuple[dict[str, Value], list[AnswerProblem]]:
+    """Typed values and every problem (unknown fact, unreadable value) with what is expected."""
+    values: dict[str, Value] = {}
+    problems: list[AnswerProblem] = []
+    for fact_id, value in raw.items():
+        fact = facts.get(str(fact_id))
+        if fact is None:
+            problems.append(AnswerProblem(str(fact_id), value, _unknown(str(fact_id), facts)))
+            continue
+        if value is None:
+            continue
+        try:
+            values[fact.id] = coerce(fact, value.isoformat() if isinstance(value, date) else value)
+        except AnswerError:
+            problems.append(AnswerProblem(fact.id, value, expectation(fact)))
+    return values, problems
+
+
+def _unknown(fact_id: str, facts: Mapping[str, Fact]) -> str:
+    close = difflib.get_close_matches(fact_id, list(facts), n=1, cutoff=0.75)
+    hint = f"（是否为 {close[0]}？）" if close else ""
+    return f"不是本体系的事实编号{hint}"
+
+
+def problem_line(problem: AnswerProblem) -> str:
+    """One problem as a line: `i17_a_coverage: "abc" — 应为0–100之间的百分数`."""
+    value = problem.value
+    if value is None:
+        return f"{problem.fact} — {problem.expected}"
+    shown = json.dumps(value, ensure_ascii=False) if isinstance(value, str) else str(value)
+    if len(shown) > 60:
+        shown = shown[:58] + "…"
+    return f"{problem.fact}: {shown} — {problem.expected}"
