@@ -176,18 +176,35 @@ class Librarian:
 
     def _topic(self, query: Query) -> str:
         """The question without intent phrases, system names and filler words: what it is about."""
+        return " ".join(self._topic_words(query))
+
+    def _topic_words(self, query: Query) -> list[str]:
+        if "topic" not in query.memo:
+            query.memo["topic"] = self._compute_topic(query)
+        return list(query.memo["topic"])  # type: ignore[call-overload]
+
+    def _words(self, query: Query) -> list[str]:
+        """Content words of the topic (or of the whole question when the topic is empty), memoised."""
+        if "words" not in query.memo:
+            words = self._topic_words(query) or self.segmenter.words(query.text)
+            query.memo["words"] = self._filter_content(words)
+        return list(query.memo["words"])  # type: ignore[call-overload]
+
+    def _compute_topic(self, query: Query) -> list[str]:
         text = query.text
         for pattern in (*(p for _, p in INTENT_PATTERNS), _WHICH_INDICATOR):
             text = pattern.sub(" ", text)
         for phrase, _ in self.vocab.systems.find(text):
             text = text.replace(phrase, " ")
-        words = [w for w in self.segmenter.words(text) if w not in STOP_WORDS and not _FILLER.fullmatch(w)]
-        return " ".join(words)
+        return [w for w in self.segmenter.words(text) if w not in STOP_WORDS and not _FILLER.fullmatch(w)]
 
     def _content_words(self, topic: str) -> list[str]:
         """Words that carry the question's meaning: Chinese words and known technical tokens."""
+        return self._filter_content(self.segmenter.words(topic))
+
+    def _filter_content(self, words: list[str]) -> list[str]:
         out = []
-        for word in self.segmenter.words(topic):
+        for word in words:
             if word in STOP_WORDS or _FILLER.fullmatch(word) or _POINTS_WORD.fullmatch(word):
                 continue
             if word.isascii() and word not in self.index.idf:
@@ -330,7 +347,7 @@ class Librarian:
             return Answer(query.raw, "framework", intent, facts.deadlines_text(), framework=plan.framework)
         if not found or found[0][1] < PLAN_MIN_SCORE:
             return None
-        words = self._content_words(self._topic(query) or query.text)
+        words = self._words(query)
         if words and sum(len(w) for w in words if w in normalize(found[0][0].match)) < 0.5 * sum(len(w) for w in words):
             return None
         best = [p for p, score in found if score >= 0.8 * found[0][1]][:2]
@@ -357,14 +374,17 @@ class Librarian:
 
     def _ranked(self, query: Query, scope: Scope) -> list[Hit]:
         """Hits of the question's system (or of the one system a distinctive term points to), reranked by coverage."""
-        hits = self._raw_ranked(query, scope)
-        words = self._content_words(self._topic(query) or query.text)
-        head = sorted(hits[:RERANK], key=lambda h: -h.score * (COVERAGE_FLOOR + self.index.coverage(words, h)))
-        return head + hits[RERANK:]
+        key = ("ranked", scope)
+        if key not in query.memo:
+            hits = self._raw_ranked(query, scope)
+            words = self._words(query)
+            head = sorted(hits[:RERANK], key=lambda h: -h.score * (COVERAGE_FLOOR + self.index.coverage(words, h)))
+            query.memo[key] = head + hits[RERANK:]
+        return list(query.memo[key])  # type: ignore[call-overload]
 
     def _raw_ranked(self, query: Query, scope: Scope) -> list[Hit]:
-        topic = self._topic(query) or query.text
-        tokens = [t for t in self.segmenter.tokens(topic) if not (t.isdigit() and len(t) < 3)]
+        words = self._topic_words(query) or self.segmenter.words(query.text)
+        tokens = [t for t in self.segmenter.tokens_of(words) if not (t.isdigit() and len(t) < 3)]
         if not scope.explicit:
             hits = self.index.search(tokens)
             inside = [h for h in hits if h.indicator.framework == scope.framework]
@@ -377,7 +397,7 @@ class Librarian:
 
     def _trusted(self, query: Query, hit: Hit, strict: bool = False) -> bool:
         """Is the best hit really what the question is about? (else 没找到)"""
-        words = self._content_words(self._topic(query) or query.text)
+        words = self._words(query)
         coverage = self.index.coverage(words, hit)
         if strict:
             return coverage >= 0.75 and bool(hit.name_words)

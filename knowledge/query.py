@@ -41,6 +41,7 @@ class Query:
     number: int | None = None
     number_in_table: bool = False
     english: bool = False
+    memo: dict[object, object] = field(default_factory=dict, repr=False)
 
     @property
     def empty(self) -> bool:

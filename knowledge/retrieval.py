@@ -102,12 +102,29 @@ class Index:
                 df[token] = max(df[token], len(posting))
         self.idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
         self.max_idf = math.log(1 + (n - 0.5) / 1.5)
+        self._compile()
 
     def _add(self, fname: str, doc_id: int, tokens: list[str]) -> None:
         fld = self.fields[fname]
         fld.lengths.append(len(tokens))
         for token, count in Counter(tokens).items():
             fld.postings.setdefault(token, {})[doc_id] = count
+
+    def _compile(self) -> None:
+        """Precompute, per token, each document's field-weighted BM25 term weight (idf applied later)."""
+        self.contrib: dict[str, list[tuple[int, float, bool]]] = {}
+        merged: dict[str, dict[int, list[float | bool]]] = {}
+        for fname, fld in self.fields.items():
+            named = fname in ("name", "keywords")
+            for token, posting in fld.postings.items():
+                docs = merged.setdefault(token, {})
+                for doc_id, tf in posting.items():
+                    norm = tf * (K1 + 1) / (tf + K1 * (1 - B + B * fld.lengths[doc_id] / fld.avg))
+                    entry = docs.setdefault(doc_id, [0.0, False])
+                    entry[0] = float(entry[0]) + FIELD_WEIGHTS[fname] * norm
+                    entry[1] = bool(entry[1]) or named
+        for token, docs in merged.items():
+            self.contrib[token] = [(d, float(w), bool(n)) for d, (w, n) in docs.items()]
 
     def search(self, tokens: Iterable[str], frameworks: Iterable[str] | None = None) -> list[Hit]:
         """Indicators ranked by field-weighted BM25 over the query tokens."""
@@ -119,17 +136,16 @@ class Index:
             idf = self.idf.get(token)
             if idf is None:
                 continue
-            weight = idf * (BIGRAM_WEIGHT if token.startswith("~") else 1.0)
-            for fname, fld in self.fields.items():
-                for doc_id, tf in fld.postings.get(token, {}).items():
-                    if allowed is not None and self.docs[doc_id].framework not in allowed:
-                        continue
-                    norm = tf * (K1 + 1) / (tf + K1 * (1 - B + B * fld.lengths[doc_id] / fld.avg))
-                    scores[doc_id] = scores.get(doc_id, 0.0) + FIELD_WEIGHTS[fname] * weight * norm
-                    if not token.startswith("~"):
-                        matched.setdefault(doc_id, set()).add(token)
-                        if fname in ("name", "keywords"):
-                            name_words.setdefault(doc_id, set()).add(token)
+            bigram = token.startswith("~")
+            weight = idf * (BIGRAM_WEIGHT if bigram else 1.0)
+            for doc_id, contribution, named in self.contrib[token]:
+                if allowed is not None and self.docs[doc_id].framework not in allowed:
+                    continue
+                scores[doc_id] = scores.get(doc_id, 0.0) + weight * contribution
+                if not bigram:
+                    matched.setdefault(doc_id, set()).add(token)
+                    if named:
+                        name_words.setdefault(doc_id, set()).add(token)
         ranked = sorted(scores.items(), key=lambda kv: -kv[1])
         return [
             Hit(self.docs[d], s, frozenset(name_words.get(d, ())), frozenset(matched.get(d, ())))

@@ -17,6 +17,21 @@ WORDS_FILE = Path(__file__).parent / "data" / "words.txt"
 MAX_QUESTION = 300  # characters kept for matching; longer text is cut (the rest is rambling)
 
 _T2S = OpenCC("t2s")
+
+
+def _traditional_chars() -> frozenset[str]:
+    """Characters OpenCC converts (from its own dictionary): text without any needs no conversion."""
+    import opencc
+
+    path = Path(opencc.__file__).parent / "dictionary" / "TSCharacters.txt"
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return frozenset()
+    return frozenset(line.split("\t", 1)[0] for line in lines if "\t" in line)
+
+
+_TRADITIONAL = _traditional_chars()
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ufffd\u200b-\u200f\ufeff]")
 _SPACE = re.compile(r"\s+")
 _CONSUMER_DAY = re.compile(r"(?<!\d)3\s*[·.．•・。]\s*15(?!\d)|三一五|3月15日?")
@@ -37,7 +52,9 @@ STOP_WORDS = frozenset(
 
 
 def to_simplified(text: str) -> str:
-    """Traditional → simplified Chinese."""
+    """Traditional → simplified Chinese (skipped when no character needs it)."""
+    if _TRADITIONAL and _TRADITIONAL.isdisjoint(text):
+        return text
     return _T2S.convert(text)
 
 
@@ -104,10 +121,18 @@ class Segmenter:
 
     def tokens(self, text: str) -> list[str]:
         """Index tokens: words and the dictionary words inside them (search mode), plus bigrams."""
+        return self.tokens_of(self.words(text))
+
+    def tokens_of(self, words: list[str]) -> list[str]:
+        """Search-mode tokens of already segmented words (as jieba's cut_for_search), plus bigrams."""
+        freq = self._jieba.FREQ
         out: list[str] = []
-        for word in self._jieba.lcut_for_search(text, HMM=True):
-            if not word.strip() or _is_punct(word) or word in STOP_WORDS:
+        for word in words:
+            if word in STOP_WORDS:
                 continue
+            for size in (2, 3):
+                if len(word) > size:
+                    out.extend(g for i in range(len(word) - size + 1) if freq.get(g := word[i : i + size]))
             out.append(word)
             out.extend(f"~{bg}" for bg in bigrams(word))
         return out

@@ -46,12 +46,21 @@ class Corrector:
         """terms: the domain vocabulary; extra: other words of the documents (corrected more cautiously)."""
         self._by_sound: dict[tuple[str, ...], str] = {}
         self._by_shape: dict[str, str] = {}
+        self._shape_sizes: dict[str, set[int]] = {}
         self._is_word = is_word
         self._domain = {t for t in terms if 2 <= len(t) <= MAX_TERM and cjk_runs(t) == [t]}
         self._known = self._domain | {t for t in extra if 2 <= len(t) <= MAX_TERM and cjk_runs(t) == [t]}
+        self._sizes: dict[str, list[int]] = {}  # first syllable → lengths of terms starting with it
         for term in sorted(self._domain) + sorted(self._known - self._domain):
-            self._by_sound.setdefault(syllables(term), term)
+            sound = syllables(term)
+            self._by_sound.setdefault(sound, term)
+            if sound and len(sound) == len(term):
+                sizes = self._sizes.setdefault(sound[0], [])
+                if len(term) not in sizes:
+                    sizes.append(len(term))
             if len(term) >= 5:
+                self._shape_sizes.setdefault(term[0], set()).add(len(term))
+                self._shape_sizes.setdefault("?" + term[1], set()).add(len(term))
                 for key in _shape_keys(term):
                     self._by_shape.setdefault(key, term)
 
@@ -68,18 +77,29 @@ class Corrector:
         fixes: list[tuple[str, str]] = []
         covered = [False] * len(run)
         sounds = [readings(c) for c in run]
-        for size in range(min(MAX_TERM, len(run)), 1, -1):
-            for start in range(len(run) - size + 1):
-                if any(covered[start : start + size]):
-                    continue
-                piece = run[start : start + size]
-                right = self._match(piece, sounds[start : start + size])
-                if right is None:
-                    continue
-                covered[start : start + size] = [True] * size
-                if right != piece:
-                    fixes.append((piece, right))
+        windows = sorted(
+            {(size, start) for start in range(len(run)) for size in self._window_sizes(sounds[start], run[start:])},
+            key=lambda w: (-w[0], w[1]),
+        )
+        for size, start in windows:
+            if start + size > len(run) or any(covered[start : start + size]):
+                continue
+            piece = run[start : start + size]
+            right = self._match(piece, sounds[start : start + size])
+            if right is None:
+                continue
+            covered[start : start + size] = [True] * size
+            if right != piece:
+                fixes.append((piece, right))
         return fixes
+
+    def _window_sizes(self, first: tuple[str, ...], rest: str) -> set[int]:
+        """Window lengths worth trying at a position: terms that start there by sound, and shape matches."""
+        sizes = {n for r in first for n in self._sizes.get(r, ())}
+        sizes.update(self._shape_sizes.get(rest[:1], ()))  # 形近字: one wrong character, first kept
+        sizes.update(self._shape_sizes.get("?" + rest[1:2], ()))  # … or the first one wrong
+        sizes.update(n for n in range(2, MAX_TERM + 1) if rest[:n] in self._known)
+        return {n for n in sizes if 2 <= n <= len(rest)}
 
     def _match(self, piece: str, sounds: list[tuple[str, ...]]) -> str | None:
         if piece in self._known:

@@ -33,21 +33,28 @@ class Matcher:
             key = normalize(phrase)
             if len(key) >= min_len and value not in self._table.get(key, []):
                 self._table.setdefault(key, []).append(value)
-        self._by_length = sorted({len(k) for k in self._table}, reverse=True)
+        self._lengths: dict[str, list[int]] = {}  # first character → phrase lengths, longest first
+        for key in self._table:
+            self._lengths.setdefault(key[0], []).append(len(key))
+        for sizes in self._lengths.values():
+            sizes[:] = sorted(set(sizes), reverse=True)
 
     def find(self, text: str) -> list[tuple[str, object]]:
         """Non-overlapping matches, longest first, as (phrase, value)."""
+        candidates: list[tuple[int, int]] = []
+        for start, char in enumerate(text):
+            for size in self._lengths.get(char, ()):
+                piece = text[start : start + size]
+                if len(piece) == size and piece in self._table and not _cuts_latin_word(text, start, size):
+                    candidates.append((size, start))
         found: list[tuple[str, object]] = []
         taken = [False] * len(text)
-        for size in self._by_length:
-            for start in range(len(text) - size + 1):
-                piece = text[start : start + size]
-                if piece not in self._table or any(taken[start : start + size]):
-                    continue
-                if _cuts_latin_word(text, start, size):
-                    continue
-                taken[start : start + size] = [True] * size
-                found.extend((piece, v) for v in self._table[piece])
+        for size, start in sorted(candidates, key=lambda c: (-c[0], c[1])):
+            if any(taken[start : start + size]):
+                continue
+            taken[start : start + size] = [True] * size
+            piece = text[start : start + size]
+            found.extend((piece, v) for v in self._table[piece])
         return found
 
     def phrases(self) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from handlers.core import Choice, Incoming, Reply
 
@@ -64,6 +64,6 @@ async def eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
         await asyncio.sleep(0.01)
 
 
-async def settle(seconds: float = 0.2, until: Callable[[], Awaitable[None]] | None = None) -> None:
+async def settle(seconds: float = 0.2) -> None:
     """Give background work a moment (used to check that nothing more happens)."""
     await asyncio.sleep(seconds)

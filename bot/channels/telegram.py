@@ -11,6 +11,7 @@ import asyncio
 import hmac
 import json
 import logging
+import os
 import re
 from collections.abc import Sequence
 from datetime import timedelta
@@ -36,6 +37,10 @@ from bot.channels.memory import CallbackPayloads, SeenIds
 from bot.channels.render import telegram_caption, telegram_html, telegram_keyboard
 from bot.config import Config
 from handlers.core import ChatType, FileAttachment, Handler, Incoming, Reply
+
+# Opt in to PTB's timedelta durations: without it PTB's own RetryAfter handling emits a
+# PTBDeprecationWarning on every 429 (and our tests treat warnings as errors).
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 log = logging.getLogger("qcbot.telegram")
 

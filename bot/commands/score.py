@@ -67,11 +67,15 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     score.add_argument("--plan", "-p", help="方案：pingyin、linzi、minquan、jinan")
-    score.add_argument("--framework", "-f", help="评价体系（无方案时用）：shandong、hunan、henan、jinan")
+    score.add_argument(
+        "--framework", "-f", help="评价体系（无方案时用）：shandong、hunan、henan、jinan"
+    )
     score.add_argument("--template", action="store_true", help="生成答案填报模板（YAML）")
     score.add_argument("--answers", "-a", type=Path, metavar="FILE", help="填好的答案文件")
     score.add_argument("--department", "-d", help="只看该部门负责的指标，如：市场监管局")
-    score.add_argument("--output", "-o", type=Path, metavar="FILE", help="模板写入文件（默认输出到屏幕）")
+    score.add_argument(
+        "--output", "-o", type=Path, metavar="FILE", help="模板写入文件（默认输出到屏幕）"
+    )
     score.add_argument("--today", metavar="YYYY-MM-DD", help="判断任务逾期的日期（默认今天）")
     score.add_argument("--json", action="store_true", help="输出 JSON（键名见下）")
     score.set_defaults(handler=cmd_score)
@@ -177,7 +181,9 @@ def _write_template(scope: Scope, args: argparse.Namespace) -> int:
         "填写：在每个“编号:”后写答案，留空表示未填报；是/否题写“是”或“否”，选择题写选项文字或序号，",
         "百分数写 95 或 95%，日期写 2026-05-12 或 2026年5月。",
         *(
-            ["清单任务：已完成写“是”，未完成写“否”；可另写“\"编号.date\": 完成日期”，如 \"1.1.date\": 2019-12-20。"]
+            [
+                '清单任务：已完成写“是”，未完成写“否”；可另写“"编号.date": 完成日期”，如 "1.1.date": 2019-12-20。'
+            ]
             if scope.framework.scoring == "checklist"
             else []
         ),
@@ -311,13 +317,13 @@ def _share_line(result: Assessment, scope: Scope) -> str:
 
 
 def _subtotals(result: Assessment) -> list[str]:
-    rows = [s for s in result.subtotals if s.max or s.score]
-    if not rows:
-        return []
+    if result.checklist is not None or not result.subtotals:
+        return []  # a checklist's only scored heading is its 加分项, shown in the status
     lines = ["分项小计："]
-    for row in rows:
+    for row in result.subtotals:
         indent = "    " if row.level2 else "  "
-        lines.append(f"{indent}{row.level2 or row.level1} {num(row.score)}/{num(row.max)}")
+        score = f"{num(row.score)}/{num(row.max)}" if row.max else f"加{num(row.score)}分"
+        lines.append(f"{indent}{row.level2 or row.level1} {score}")
     return lines
 
 
@@ -333,7 +339,7 @@ def _indicator_line(score: IndicatorScore) -> str:
         head = f"  {score.indicator} {score.title} {'已触发' if score.vetoed else '未触发'}"
     else:
         extra = " 估算" if score.estimated else ""
-        extra += " 加分项" if score.kind == "bonus" else ""
+        extra += " 加分项" if score.kind == "bonus" and "加分" not in score.title else ""
         head = f"  {score.indicator} {score.title} {num(score.score)}/{num(score.max)}{extra}"
     return f"{head}：{score.reason}" if score.reason else head
 

@@ -1,0 +1,110 @@
+"""What every WeCom callback needs: query parsing, timestamp window, signature, de-duplication.
+
+Errors become HTTP answers with one log line each: malformed → 400, forged or stale → 403.
+WeCom retries a callback it got no answer to (up to three times), so message ids are remembered
+and a replay is answered with the first answer (or an empty 200), never handled twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from bot.channels.errors import ChannelError, MalformedRequest, RejectedRequest, StaleTimestamp
+from bot.channels.memory import LruDict
+from bot.channels.wecom_crypto import WeComCrypto
+
+log = logging.getLogger("qcbot.wecom")
+
+Clock = Callable[[], float]
+NOT_ANSWERED = b""
+
+
+@dataclass(frozen=True)
+class CallbackQuery:
+    """The signed query string of a callback."""
+
+    msg_signature: str
+    timestamp: str
+    nonce: str
+    echostr: str = ""
+
+    @classmethod
+    def parse(cls, request: web.Request) -> CallbackQuery:
+        query = request.query
+        try:
+            values = [query["msg_signature"], query["timestamp"], query["nonce"]]
+        except KeyError as exc:
+            raise MalformedRequest(f"missing query parameter {exc}") from None
+        # yarl turns a literal "+" into a space; WeCom's base64 never contains spaces
+        return cls(*values, echostr=query.get("echostr", "").replace(" ", "+"))
+
+
+class CallbackGuard:
+    """Checks and opens callbacks for one receiveid; remembers what was already answered."""
+
+    def __init__(self, crypto: WeComCrypto, window: int = 300, clock: Clock = time.time, remember: int = 20_000) -> None:
+        self.crypto = crypto
+        self.window = window
+        self.clock = clock
+        self.answers: LruDict[str, bytes] = LruDict(remember)
+
+    def check_time(self, timestamp: str) -> None:
+        """Reject timestamps outside ±window seconds of our clock."""
+        try:
+            stamp = int(timestamp)
+        except ValueError:
+            raise MalformedRequest("timestamp is not an integer") from None
+        if abs(self.clock() - stamp) > self.window:
+            raise StaleTimestamp(f"timestamp {stamp} is outside ±{self.window}s")
+
+    def echo(self, query: CallbackQuery) -> str:
+        """URL verification: the decrypted echostr, to be returned as the plain body."""
+        if not query.echostr:
+            raise MalformedRequest("missing echostr")
+        self.check_time(query.timestamp)
+        plain = self.crypto.verify_and_decrypt(query.msg_signature, query.timestamp, query.nonce, query.echostr)
+        return plain.decode("utf-8")
+
+    def open(self, query: CallbackQuery, encrypted: str) -> bytes:
+        """Check the window and signature, then decrypt the message."""
+        self.check_time(query.timestamp)
+        return self.crypto.verify_and_decrypt(query.msg_signature, query.timestamp, query.nonce, encrypted)
+
+    def seal(self, plaintext: str, nonce: str) -> tuple[str, str, str]:
+        """Encrypt a passive reply: (encrypt, signature, timestamp)."""
+        timestamp = str(int(self.clock()))
+        encrypted = self.crypto.encrypt(plaintext)
+        return encrypted, self.crypto.sign(timestamp, nonce, encrypted), timestamp
+
+    def claim(self, key: str) -> bytes | None:
+        """None the first time a message is seen; afterwards the answer given then (maybe empty)."""
+        previous = self.answers.get(key)
+        if previous is None:
+            self.answers.put(key, NOT_ANSWERED)
+        return previous
+
+    def record(self, key: str, body: bytes) -> None:
+        self.answers.put(key, body)
+
+
+async def guarded(name: str, handle: Callable[[], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    """Run a callback handler; turn channel errors into 400/403 with one log line."""
+    try:
+        return await handle()
+    except RejectedRequest as exc:
+        log.warning("%s callback rejected: %s", name, exc, extra={"event": "wecom_rejected", "channel": name, "reason": type(exc).__name__})
+        return web.Response(status=403)
+    except ChannelError as exc:
+        log.warning("%s callback malformed: %s", name, exc, extra={"event": "wecom_malformed", "channel": name, "reason": type(exc).__name__})
+        return web.Response(status=400)
+
+
+def new_nonce() -> str:
+    """A random decimal nonce for messages we originate."""
+    return str(secrets.randbelow(10**10))

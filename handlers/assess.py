@@ -1,0 +1,350 @@
+"""The self-assessment flow: one question at a time, answers stored before the next is asked.
+
+States (per user per chat in `conversations`, position per user + plan + department in
+`assessments`):
+
+    idle ──自评──▶ asking(position) ──answer/跳过──▶ asking(position+1) … ──▶ done (score card)
+    asking ──上一题──▶ asking(position-1)
+    asking ──修改第N题──▶ editing(N, return_to=position) ──answer/跳过──▶ asking(return_to)
+    asking ──暂停──▶ paused (position kept; 自评 resumes)      asking ──取消──▶ idle (progress dropped)
+    asking ──这题什么意思？/a question──▶ asking (explanation or the librarian's answer, question again)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from bot.storage import Progress, Value
+from handlers import ask, results
+from handlers.core import Choice, Incoming, Reply
+from handlers.services import Services, actor, normalize
+from scoring.answers import AnswerError, chinese_number, example, expected
+from scoring.facts import Fact
+from scoring.questionnaire import Question, read_answer
+from scoring.text import num, qty
+
+FLOW = "assess"
+PAYLOAD = "a:"
+HINT = "可回复“跳过”“上一题”“暂停”；不懂就问“这题什么意思？”"
+MAX_ASKED = 200  # longer unreadable answers are not put to the librarian
+LABEL = 18
+
+_SKIP = {"跳过", "下一题", "略过", "skip", "pass"}
+_BACK = {"上一题", "上一个", "返回上一题", "back"}
+_PAUSE = {"暂停", "稍后", "等会", "等一下", "pause"}
+_CANCEL = {"取消", "退出", "结束自评", "退出自评", "cancel", "/cancel"}
+_EDIT = re.compile(r"^(?:修改|改|重答)第?(?P<n>[0-9]{1,4}|[一二三四五六七八九十百两]{1,6})(?:题|个)?$")
+_EXPLAIN = re.compile(r"^[?？]+$|什么意思|啥意思|是指什么|指的是什么|怎么理解|看不懂|不明白|解释一下|这题.{0,6}(问|指|意思|怎么)")
+_QUESTION = re.compile(r"[?？]$|什么|怎么|为什么|如何|哪|多少|能否|可否|是否|要不要|需不需要|吗$|呢$")
+
+
+@dataclass(frozen=True)
+class Session:
+    """A liaison's assessment of their department: the questions and where they are."""
+
+    services: Services
+    message: Incoming
+    department: str
+    questions: tuple[Question, ...]
+    progress: Progress
+
+    @property
+    def total(self) -> int:
+        return len(self.questions)
+
+    @property
+    def current(self) -> Question | None:
+        position = self.progress.position
+        return self.questions[position] if 0 <= position < self.total else None
+
+    def at(self, position: int, **changes: object) -> Progress:
+        """The progress moved to a position (fact id kept in step)."""
+        fact_id = self.questions[position].fact.id if position < self.total else ""
+        return replace(self.progress, position=position, fact_id=fact_id, **changes)  # type: ignore[arg-type]
+
+    def next_position(self) -> int:
+        """Where an answer or 跳过 leads: back to where an edit started, else the next question."""
+        back = self.progress.return_to
+        return back if back is not None else self.progress.position + 1
+
+
+# --- entry points ---------------------------------------------------------------------------
+
+
+async def start(services: Services, message: Incoming) -> list[Reply]:
+    """自评 / /assess: resume where the liaison stopped, else start at the first unanswered."""
+    session = await _load(services, message)
+    if isinstance(session, str):
+        return [Reply(session)]
+    answers = await _answers(session)
+    progress = session.progress
+    if progress.status != "done" and progress.position < session.total:
+        head = f"继续自评（{session.department}），已答{_answered(session, answers)}/{session.total}题。"
+        moved = session.at(progress.position, status="active")
+    else:
+        first = next((q.number - 1 for q in session.questions if q.fact.id not in answers), None)
+        head = f"开始自评（{session.department}），共{session.total}题。"
+        if first is None:
+            head = f"{session.department}的{session.total}题都已作答，从第1题复核；回复“跳过”保留原答案。"
+        moved = session.at(first or 0, status="active", return_to=None)
+    return await _enter(replace(session, progress=moved), answers, head)
+
+
+async def edit(services: Services, message: Incoming, number: int) -> list[Reply]:
+    """修改第N题: show question N; after it is answered, go back to where the liaison was."""
+    session = await _load(services, message)
+    if isinstance(session, str):
+        return [Reply(session)]
+    if not 1 <= number <= session.total:
+        return [Reply(f"没有第{number}题，{session.department}共{session.total}题。")]
+    progress = session.progress
+    resume = progress.position if progress.status != "done" else session.total
+    back = progress.return_to if progress.return_to is not None else resume
+    moved = session.at(number - 1, status="active", return_to=None if back == number - 1 else back)
+    return await _enter(replace(session, progress=moved), await _answers(session), "")
+
+
+async def on_text(services: Services, message: Incoming, addressed: bool) -> list[Reply] | None:
+    """A message while assessing; None when the flow is over and the message is not for it."""
+    session = await _load(services, message)
+    if isinstance(session, str) or session.current is None:
+        await _leave(services, message)
+        return None
+    word = normalize(message.text)
+    command = _command(session, word)
+    if command is not None:
+        return await command
+    if _EXPLAIN.search(word):
+        return [_explain(session.current), await _question(session)] if addressed else []
+    if _QUESTION.search(word) and session.current.fact.type != "choice":
+        return await _side_question(session, word) if addressed else []
+    try:
+        values = read_answer(session.current, message.text)
+    except AnswerError as problem:
+        return await _not_understood(session, word, problem) if addressed else []
+    return await _record(session, values)
+
+
+async def on_button(services: Services, message: Incoming, payload: str) -> list[Reply]:
+    """An answer button ("a:<fact>:<n>") was pressed."""
+    fact_id, _, number = payload.removeprefix(PAYLOAD).rpartition(":")
+    state = await services.storage.state(message.channel, message.chat_id, message.user_id)
+    session = await _load(services, message) if state and state.get("flow") == FLOW else None
+    current = session.current if isinstance(session, Session) else None
+    if current is None or current.fact.id != fact_id or not number.isdigit():
+        return [Reply("这个按钮已过期（题目已答或不是你的题目）。发送“自评”继续。")]
+    options = current.options
+    if not 1 <= int(number) <= len(options):
+        return [await _question(session)]  # type: ignore[arg-type]
+    return await _record(session, read_answer(current, options[int(number) - 1]))  # type: ignore[arg-type]
+
+
+async def current_question(services: Services, message: Incoming) -> list[Reply]:
+    """The current question again (after a command run in the middle of an assessment)."""
+    session = await _load(services, message)
+    if isinstance(session, str) or session.current is None:
+        return []
+    return [await _question(session)]
+
+
+def edit_number(text: str) -> int | None:
+    """修改第5题 → 5."""
+    match = _EDIT.match(normalize(text))
+    if match is None:
+        return None
+    token = match["n"]
+    value = int(token) if token.isdigit() else chinese_number(token)
+    return int(value) if value else None
+
+
+# --- moves ----------------------------------------------------------------------------------
+
+
+def _command(session: Session, word: str):  # type: ignore[no-untyped-def]
+    """The flow command the word names, as an awaitable; None when it names none."""
+    lowered = word.lower()
+    if lowered in _SKIP:
+        return _skip(session)
+    if lowered in _BACK:
+        return _back(session)
+    if lowered in _PAUSE:
+        return _pause(session)
+    if lowered in _CANCEL:
+        return _cancel(session)
+    number = edit_number(word)
+    if number is not None:
+        return edit(session.services, session.message, number)
+    return None
+
+
+async def _record(session: Session, values: dict[str, Value]) -> list[Reply]:
+    """Store the answer and the next position in one transaction, then ask the next question."""
+    services, fact = session.services, session.current.fact  # type: ignore[union-attr]
+    before = await _answers(session)
+    target = session.next_position()
+    moved = session.at(target, return_to=None, status="done" if target >= session.total else "active")
+    await services.storage.save_answers(
+        services.plan.id, session.department, values, actor(session.message), progress=moved
+    )
+    head = "已保存：" + _show(fact, values[fact.id])
+    old = before.get(fact.id)
+    if old is not None and old != values[fact.id]:
+        head += f"（原为{_show(fact, old)}）"
+    return await _go(replace(session, progress=moved), head)
+
+
+async def _skip(session: Session) -> list[Reply]:
+    moved = session.at(session.next_position(), return_to=None)
+    if moved.position >= session.total:
+        moved = replace(moved, status="done")
+    await session.services.storage.save_progress(moved)
+    return await _go(replace(session, progress=moved), "已跳过。")
+
+
+async def _back(session: Session) -> list[Reply]:
+    if session.progress.position == 0:
+        return [await _question(session, "已经是第一题。")]
+    moved = session.at(session.progress.position - 1)
+    await session.services.storage.save_progress(moved)
+    return [await _question(replace(session, progress=moved))]
+
+
+async def _pause(session: Session) -> list[Reply]:
+    moved = replace(session.progress, status="paused")
+    await session.services.storage.save_progress(moved)
+    await _leave(session.services, session.message)
+    where = f"第{session.progress.position + 1}/{session.total}题"
+    return [Reply(f"已暂停，进度已保存（{where}）。发送“自评”继续，私聊也可以。")]
+
+
+async def _cancel(session: Session) -> list[Reply]:
+    p = session.progress
+    await session.services.storage.clear_progress(p.channel, p.user_id, p.plan, p.department)
+    await _leave(session.services, session.message)
+    return [Reply("已退出自评，已填的答案都保留。发送“自评”可重新开始。")]
+
+
+async def _go(session: Session, head: str) -> list[Reply]:
+    """Ask the question at the (already stored) position, or finish."""
+    if session.progress.position >= session.total:
+        await _leave(session.services, session.message)
+        card = await results.report(session.services, session.department)
+        return [Reply(f"{head}\n自评完成！\n{card}")]
+    return [await _question(session, head)]
+
+
+async def _enter(session: Session, answers: dict[str, Value], head: str) -> list[Reply]:
+    """Store the position and the chat state, then show the question (with the hint)."""
+    services, m = session.services, session.message
+    await services.storage.save_progress(session.progress)
+    state = {"flow": FLOW, "plan": services.plan.id, "department": session.department}
+    await services.storage.set_state(m.channel, m.chat_id, m.user_id, state)
+    return [_render(session, answers, head, hint=True)]
+
+
+async def _side_question(session: Session, word: str) -> list[Reply]:
+    result = await ask.answer(session.services, session.message, word)
+    return [Reply(result.text), await _question(session, "继续自评：")]
+
+
+async def _not_understood(session: Session, word: str, problem: AnswerError) -> list[Reply]:
+    if len(word) <= MAX_ASKED:
+        result = await session.services.ask(word)
+        if not result.abstained:
+            await ask.log(session.services, session.message, result)
+            return [Reply(result.text), await _question(session, "继续自评：")]
+    return [await _question(session, f"没看懂：{problem.message}", hint=True)]
+
+
+# --- loading --------------------------------------------------------------------------------
+
+
+async def _load(services: Services, message: Incoming) -> Session | str:
+    """The liaison's session, or why there is none (not bound, nothing to assess)."""
+    liaison = await services.storage.liaison(message.channel, message.user_id, services.plan.id)
+    if liaison is None:
+        return results.NOT_BOUND
+    questions = services.questions(liaison.department)
+    if not questions:
+        return f"本方案没有需要{liaison.department}自评的题目。"
+    key = (message.channel, message.user_id, services.plan.id, liaison.department)
+    stored = await services.storage.progress(*key)
+    progress = stored or Progress(*key, position=0, fact_id=questions[0].fact.id, status="new")
+    return Session(services, message, liaison.department, questions, _locate(progress, questions))
+
+
+def _locate(progress: Progress, questions: tuple[Question, ...]) -> Progress:
+    """Keep the position on the same fact when the questions changed since it was stored."""
+    position = progress.position
+    if position < len(questions) and questions[position].fact.id == progress.fact_id:
+        return progress
+    found = next((q.number - 1 for q in questions if q.fact.id == progress.fact_id), None)
+    if found is not None:
+        return replace(progress, position=found)
+    return replace(progress, position=min(max(position, 0), len(questions)), return_to=None)
+
+
+async def _answers(session: Session) -> dict[str, Value]:
+    return await session.services.storage.answers(session.services.plan.id, session.department)
+
+
+async def _leave(services: Services, message: Incoming) -> None:
+    await services.storage.set_state(message.channel, message.chat_id, message.user_id, None)
+
+
+def _answered(session: Session, answers: dict[str, Value]) -> int:
+    return sum(q.fact.id in answers for q in session.questions)
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+
+async def _question(session: Session, head: str = "", hint: bool = False) -> Reply:
+    return _render(session, await _answers(session), head, hint)
+
+
+def _render(session: Session, answers: dict[str, Value], head: str, hint: bool) -> Reply:
+    """第3/12题, the indicator, the question, an example or the options, the current answer."""
+    q = session.current
+    assert q is not None  # callers check the position first
+    ind, fact = q.indicator, q.fact
+    who = f"{session.message.user_name}·" if session.message.chat_type == "group" else ""
+    points = f"（{num(ind.points)}分）" if ind.points else ""
+    lines = [head] if head else []
+    lines.append(f"{who}第{q.number}/{session.total}题｜{ind.id} {_short(ind.label)}{points}")
+    lines.append(fact.question)
+    if not q.options:
+        lines.append(expected(fact) if fact.type == "choice" else f"例如：{example(fact)}")
+    if q.done_date is not None:
+        lines.append("已完成可直接回复完成日期，如2026年5月")
+    if fact.id in answers:
+        when = answers.get(q.done_date.id) if q.done_date else None
+        lines.append(f"当前答案：{_show(fact, answers[fact.id])}" + (f"（{when}）" if when else ""))
+    if hint:
+        lines.append(HINT)
+    choices = tuple(Choice(o, f"{PAYLOAD}{fact.id}:{n}") for n, o in enumerate(q.options, 1))
+    return Reply("\n".join(lines), choices=choices)
+
+
+def _explain(question: Question) -> Reply:
+    ind, fact = question.indicator, question.fact
+    lines = [f"【{ind.id} {ind.label}】"]
+    if ind.criteria:
+        lines.append("评分标准：" + _short(ind.criteria.replace("\n", ""), 200))
+    if fact.help:
+        lines.append("说明：" + fact.help)
+    lines.append("怎么答：" + expected(fact))
+    return Reply("\n".join(lines))
+
+
+def _show(fact: Fact, value: Value) -> str:
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, int | float):
+        return qty(float(value), fact.shown_unit)
+    return _short(str(value), 40)
+
+
+def _short(text: str, limit: int = LABEL) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
