@@ -13,7 +13,9 @@ States (per user per chat in `conversations`, position per user + plan + departm
 from __future__ import annotations
 
 import re
+from collections.abc import Coroutine
 from dataclasses import dataclass, replace
+from typing import Any
 
 from bot.storage import Progress, Value
 from handlers import ask, results
@@ -26,6 +28,8 @@ from scoring.text import num, qty
 
 FLOW = "assess"
 PAYLOAD = "a:"
+RESUMABLE = ("active", "paused")
+STALE = "这个按钮已过期（题目已答或不是你的题目）。发送“自评”继续。"
 HINT = "可回复“跳过”“上一题”“暂停”；不懂就问“这题什么意思？”"
 MAX_ASKED = 200  # longer unreadable answers are not put to the librarian
 LABEL = 18
@@ -58,10 +62,13 @@ class Session:
         position = self.progress.position
         return self.questions[position] if 0 <= position < self.total else None
 
-    def at(self, position: int, **changes: object) -> Progress:
-        """The progress moved to a position (fact id kept in step)."""
+    def at(self, position: int, status: str = "active", return_to: int | None = None) -> Progress:
+        """The progress moved to a position (fact id kept in step), done past the last question."""
         fact_id = self.questions[position].fact.id if position < self.total else ""
-        return replace(self.progress, position=position, fact_id=fact_id, **changes)  # type: ignore[arg-type]
+        status = "done" if position >= self.total else status
+        return replace(
+            self.progress, position=position, fact_id=fact_id, status=status, return_to=return_to
+        )
 
     def next_position(self) -> int:
         """Where an answer or 跳过 leads: back to where an edit started, else the next question."""
@@ -79,15 +86,15 @@ async def start(services: Services, message: Incoming) -> list[Reply]:
         return [Reply(session)]
     answers = await _answers(session)
     progress = session.progress
-    if progress.status != "done" and progress.position < session.total:
+    if progress.status in RESUMABLE and progress.position < session.total:
         head = f"继续自评（{session.department}），已答{_answered(session, answers)}/{session.total}题。"
-        moved = session.at(progress.position, status="active")
+        moved = session.at(progress.position, return_to=progress.return_to)
     else:
         first = next((q.number - 1 for q in session.questions if q.fact.id not in answers), None)
         head = f"开始自评（{session.department}），共{session.total}题。"
         if first is None:
             head = f"{session.department}的{session.total}题都已作答，从第1题复核；回复“跳过”保留原答案。"
-        moved = session.at(first or 0, status="active", return_to=None)
+        moved = session.at(first or 0)
     return await _enter(replace(session, progress=moved), answers, head)
 
 
@@ -99,9 +106,9 @@ async def edit(services: Services, message: Incoming, number: int) -> list[Reply
     if not 1 <= number <= session.total:
         return [Reply(f"没有第{number}题，{session.department}共{session.total}题。")]
     progress = session.progress
-    resume = progress.position if progress.status != "done" else session.total
+    resume = progress.position if progress.status in RESUMABLE else session.total
     back = progress.return_to if progress.return_to is not None else resume
-    moved = session.at(number - 1, status="active", return_to=None if back == number - 1 else back)
+    moved = session.at(number - 1, return_to=None if back == number - 1 else back)
     return await _enter(replace(session, progress=moved), await _answers(session), "")
 
 
@@ -117,7 +124,7 @@ async def on_text(services: Services, message: Incoming, addressed: bool) -> lis
         return await command
     if _EXPLAIN.search(word):
         return [_explain(session.current), await _question(session)] if addressed else []
-    if _QUESTION.search(word) and session.current.fact.type != "choice":
+    if _QUESTION.search(word):
         return await _side_question(session, word) if addressed else []
     try:
         values = read_answer(session.current, message.text)
@@ -131,13 +138,14 @@ async def on_button(services: Services, message: Incoming, payload: str) -> list
     fact_id, _, number = payload.removeprefix(PAYLOAD).rpartition(":")
     state = await services.storage.state(message.channel, message.chat_id, message.user_id)
     session = await _load(services, message) if state and state.get("flow") == FLOW else None
-    current = session.current if isinstance(session, Session) else None
-    if current is None or current.fact.id != fact_id or not number.isdigit():
-        return [Reply("这个按钮已过期（题目已答或不是你的题目）。发送“自评”继续。")]
-    options = current.options
+    if not isinstance(session, Session) or session.current is None:
+        return [Reply(STALE)]
+    options = session.current.options
+    if session.current.fact.id != fact_id or not number.isdigit():
+        return [Reply(STALE)]
     if not 1 <= int(number) <= len(options):
-        return [await _question(session)]  # type: ignore[arg-type]
-    return await _record(session, read_answer(current, options[int(number) - 1]))  # type: ignore[arg-type]
+        return [await _question(session)]
+    return await _record(session, read_answer(session.current, options[int(number) - 1]))
 
 
 async def current_question(services: Services, message: Incoming) -> list[Reply]:
@@ -161,7 +169,7 @@ def edit_number(text: str) -> int | None:
 # --- moves ----------------------------------------------------------------------------------
 
 
-def _command(session: Session, word: str):  # type: ignore[no-untyped-def]
+def _command(session: Session, word: str) -> Coroutine[Any, Any, list[Reply]] | None:
     """The flow command the word names, as an awaitable; None when it names none."""
     lowered = word.lower()
     if lowered in _SKIP:
@@ -180,10 +188,11 @@ def _command(session: Session, word: str):  # type: ignore[no-untyped-def]
 
 async def _record(session: Session, values: dict[str, Value]) -> list[Reply]:
     """Store the answer and the next position in one transaction, then ask the next question."""
-    services, fact = session.services, session.current.fact  # type: ignore[union-attr]
+    if session.current is None:
+        return []
+    services, fact = session.services, session.current.fact
     before = await _answers(session)
-    target = session.next_position()
-    moved = session.at(target, return_to=None, status="done" if target >= session.total else "active")
+    moved = session.at(session.next_position())
     await services.storage.save_answers(
         services.plan.id, session.department, values, actor(session.message), progress=moved
     )
@@ -195,9 +204,7 @@ async def _record(session: Session, values: dict[str, Value]) -> list[Reply]:
 
 
 async def _skip(session: Session) -> list[Reply]:
-    moved = session.at(session.next_position(), return_to=None)
-    if moved.position >= session.total:
-        moved = replace(moved, status="done")
+    moved = session.at(session.next_position())
     await session.services.storage.save_progress(moved)
     return await _go(replace(session, progress=moved), "已跳过。")
 
@@ -205,7 +212,7 @@ async def _skip(session: Session) -> list[Reply]:
 async def _back(session: Session) -> list[Reply]:
     if session.progress.position == 0:
         return [await _question(session, "已经是第一题。")]
-    moved = session.at(session.progress.position - 1)
+    moved = session.at(session.progress.position - 1, return_to=session.progress.return_to)
     await session.services.storage.save_progress(moved)
     return [await _question(replace(session, progress=moved))]
 
@@ -307,7 +314,8 @@ async def _question(session: Session, head: str = "", hint: bool = False) -> Rep
 def _render(session: Session, answers: dict[str, Value], head: str, hint: bool) -> Reply:
     """第3/12题, the indicator, the question, an example or the options, the current answer."""
     q = session.current
-    assert q is not None  # callers check the position first
+    if q is None:
+        return Reply(head)
     ind, fact = q.indicator, q.fact
     who = f"{session.message.user_name}·" if session.message.chat_type == "group" else ""
     points = f"（{num(ind.points)}分）" if ind.points else ""

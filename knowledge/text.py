@@ -115,6 +115,17 @@ class Segmenter:
             if " " not in term:
                 self._jieba.add_word(term, freq=max(50_000, 20_000 * len(term)))
 
+    def __getstate__(self) -> dict[str, object]:
+        """Pickle the built dictionary, not jieba's lock (see knowledge/cache.py)."""
+        return {"freq": self._jieba.FREQ, "total": self._jieba.total, "domain_terms": self.domain_terms}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self._jieba = jieba.Tokenizer(str(WORDS_FILE))
+        self._jieba.FREQ = state["freq"]
+        self._jieba.total = state["total"]
+        self._jieba.initialized = True
+        self.domain_terms = state["domain_terms"]  # type: ignore[assignment]
+
     def words(self, text: str) -> list[str]:
         """Segment text into words, dropping punctuation and spaces."""
         return [w for w in self._jieba.lcut(text, HMM=True) if w.strip() and not _is_punct(w)]

@@ -6,8 +6,6 @@ import itertools
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 
-from pypinyin import Style, lazy_pinyin, pinyin
-
 from knowledge.text import cjk_runs
 
 MAX_TERM = 8
@@ -17,16 +15,28 @@ MAX_READINGS = 16  # combinations of polyphonic readings tried per window
 FUNCTION_CHARS = frozenset("的是了吗呢啥么什在有和与或及也都就还要能会得这那我你他谁哪几多")
 
 
+CJK_RANGE = range(0x4E00, 0x9FA6)  # the common CJK block: readings are tabled once at build time
+
+
 def syllables(text: str) -> tuple[str, ...]:
     """Toneless pinyin of a Chinese string, with the common fuzzy pairs merged (zh/z, ing/in …)."""
+    from pypinyin import Style, lazy_pinyin  # imported lazily: it is slow, and only the build needs it
+
     return tuple(_fuzzy(s) for s in lazy_pinyin(text, style=Style.NORMAL, errors="ignore"))
 
 
 @lru_cache(maxsize=8192)
 def readings(char: str) -> tuple[str, ...]:
     """Every toneless reading of one character (还 → hai, huan), fuzzy-merged."""
+    from pypinyin import Style, pinyin
+
     found = pinyin(char, style=Style.NORMAL, heteronym=True, errors="ignore")
     return tuple(dict.fromkeys(_fuzzy(s) for s in found[0])) if found else ()
+
+
+def reading_table() -> dict[str, tuple[str, ...]]:
+    """Readings of every character in the common CJK block."""
+    return {chr(code): readings(chr(code)) for code in CJK_RANGE}
 
 
 def _fuzzy(syllable: str) -> str:
@@ -44,6 +54,7 @@ class Corrector:
 
     def __init__(self, terms: Iterable[str], is_word: Callable[[str], bool], extra: Iterable[str] = ()) -> None:
         """terms: the domain vocabulary; extra: other words of the documents (corrected more cautiously)."""
+        self._readings = reading_table()
         self._by_sound: dict[tuple[str, ...], str] = {}
         self._by_shape: dict[str, str] = {}
         self._shape_sizes: dict[str, set[int]] = {}
@@ -76,7 +87,7 @@ class Corrector:
     def _fix_run(self, run: str) -> list[tuple[str, str]]:
         fixes: list[tuple[str, str]] = []
         covered = [False] * len(run)
-        sounds = [readings(c) for c in run]
+        sounds = [self._readings.get(c) or readings(c) for c in run]
         windows = sorted(
             {(size, start) for start in range(len(run)) for size in self._window_sizes(sounds[start], run[start:])},
             key=lambda w: (-w[0], w[1]),

@@ -190,10 +190,13 @@ def _comment(text: str) -> str:
 
 # --- reading a filled file --------------------------------------------------------------------
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~20x faster
 _YAML_PROBLEMS = {
     "mapping values are not allowed here": "此处不能有“: ”（答案里含冒号时请加引号）",
+    "mapping values are not allowed in this context": "此处不能有“: ”（答案里含冒号时请加引号）",
     "could not find expected ':'": "缺少“: ”",
     "found character '\\t' that cannot start any token": "不能用 Tab 缩进",
+    "found a tab character that violates indentation": "不能用 Tab 缩进",
     "found unexpected end of stream": "引号或括号没有闭合",
     "found undefined alias": "未定义的别名（以 * 开头的答案请加引号）",
 }
@@ -224,12 +227,12 @@ def read_answer_file(path: Path) -> AnswerFile:
 def parse_answer_text(text: str, name: str = "答案") -> AnswerFile:
     """Parse the YAML text of an answers file; AnswerFileError names the file and line."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"第{mark.line + 1}行第{mark.column + 1}列：" if mark is not None else ""
         what = exc.problem or exc.context or "格式错误"
-        what = _YAML_PROBLEMS.get(what, what)
+        what = _YAML_PROBLEMS.get(what) or _YAML_PROBLEMS.get(what.split(" '")[0], what)
         raise AnswerFileError(f"答案文件 {name} 不是有效的 YAML：{where}{what}") from None
     except yaml.YAMLError as exc:
         raise AnswerFileError(f"答案文件 {name} 不是有效的 YAML：{exc}") from None
@@ -259,7 +262,8 @@ def _pairs(root: yaml.MappingNode) -> AnswerFile:
             problems.append(AnswerProblem(key, None, f"第{line}行：应为一个值，不能是列表或映射"))
             continue
         text = value_node.value
-        empty = not text.strip() or (value_node.style is None and text in _NULLS)
+        plain = not value_node.style  # None (PyYAML) or "" (libyaml)
+        empty = not text.strip() or (plain and text in _NULLS)
         values[key] = None if empty else text
     return AnswerFile(values, lines, tuple(problems))
 

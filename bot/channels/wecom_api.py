@@ -28,6 +28,7 @@ REFRESH_MARGIN = 300.0
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
+FormFactory = Callable[[], aiohttp.FormData]
 
 
 class WeComAppClient:
@@ -75,12 +76,12 @@ class WeComAppClient:
 
     # --- calls ----------------------------------------------------------------------------
 
-    async def call(self, path: str, payload: dict[str, Any] | None = None, form: aiohttp.FormData | None = None, **params: str) -> dict[str, Any]:
+    async def call(self, path: str, payload: dict[str, Any] | None = None, form: FormFactory | None = None, **params: str) -> dict[str, Any]:
         """POST to an access_token API; refresh the token or back off as WeCom asks."""
         refreshed = False
         for attempt in range(self.attempts):
             token = await self.token()
-            data = await self._post(path, {"access_token": token, **params}, payload, form)
+            data = await self._post(path, {"access_token": token, **params}, payload, form() if form else None)
             code = int(data.get("errcode", 0))
             if code in TOKEN_INVALID and not refreshed:
                 self._invalidate(token)
@@ -114,9 +115,7 @@ class WeComAppClient:
     async def upload(self, path: Path, kind: str) -> str:
         """media/upload: a temporary media_id (valid three days)."""
         data = await asyncio.to_thread(Path(path).read_bytes)
-        form = aiohttp.FormData()
-        form.add_field("media", data, filename=Path(path).name, content_type="application/octet-stream")
-        answer = await self.call("/cgi-bin/media/upload", form=form, type=kind)
+        answer = await self.call("/cgi-bin/media/upload", form=lambda: media_form(data, Path(path).name), type=kind)
         return str(answer["media_id"])
 
     # --- HTTP -----------------------------------------------------------------------------
@@ -138,6 +137,13 @@ class WeComAppClient:
         if not isinstance(data, dict):
             raise ChannelError(f"{path}: unexpected answer")
         return data
+
+
+def media_form(data: bytes, filename: str) -> aiohttp.FormData:
+    """The multipart body WeCom's upload APIs expect (field "media", with a filename)."""
+    form = aiohttp.FormData()
+    form.add_field("media", data, filename=filename, content_type="application/octet-stream")
+    return form
 
 
 def _check(data: dict[str, Any], api: str) -> None:

@@ -7,8 +7,8 @@ import json
 import sys
 from typing import Any
 
-from bot.commands.common import load_kb
-from knowledge.qa import Answer, Librarian
+from knowledge.cache import load_librarian
+from knowledge.qa import Answer
 
 DEFAULT_PLAN = "pingyin"
 
@@ -25,11 +25,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     """Answer the question(s); everything is loaded once."""
-    kb = load_kb(args)
-    plan = kb.plan(args.plan or DEFAULT_PLAN).id
+    librarian = load_librarian(getattr(args, "data", None), default_plan=args.plan or DEFAULT_PLAN)
     if args.framework:
-        kb.framework(args.framework)
-    librarian = Librarian(kb, default_plan=plan)
+        librarian.kb.framework(args.framework)
     if args.question == ["-"]:
         for line in sys.stdin:
             _print(librarian.ask(line.rstrip("\r\n"), framework=args.framework), args.json)

@@ -1,0 +1,102 @@
+"""The console channel: a chat in the terminal, or a script of messages piped in, one per line.
+
+Numbered choices stand in for buttons: typing "1" presses the first button of the last reply.
+With `group=True` the chat is a group: lines starting with @qcbot or / are addressed to the bot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import TextIO
+
+from handlers.core import Choice, Handler, Incoming, Reply
+
+CHANNEL = "console"
+BOT_NAME = "qcbot"
+PROMPT = "你> "
+BANNER = "质量强县助手（终端）。发送 /help 查看命令，Ctrl-D 退出。"
+
+
+class ConsoleChannel:
+    """Turns lines into Incoming messages and prints the replies."""
+
+    def __init__(
+        self,
+        handler: Handler,
+        *,
+        user: str = "console",
+        group: bool = False,
+        out: TextIO,
+        interactive: bool = False,
+    ) -> None:
+        self.handler = handler
+        self.user = user
+        self.group = group
+        self.out = out
+        self.interactive = interactive
+        self.choices: tuple[Choice, ...] = ()
+        self._count = 0
+
+    def incoming(self, line: str) -> Incoming:
+        """The message a typed line stands for (a number picks a choice of the last reply)."""
+        text = line.strip()
+        mentioned = not self.group
+        if self.group and text.startswith("@" + BOT_NAME):
+            text, mentioned = text[len(BOT_NAME) + 1 :].strip(), True
+        elif self.group and text.startswith("/"):
+            mentioned = True
+        self._count += 1
+        payload = self._payload(text)
+        return Incoming(
+            channel=CHANNEL,
+            chat_id=f"{CHANNEL}-group" if self.group else f"{CHANNEL}-{self.user}",
+            chat_type="group" if self.group else "private",
+            user_id=self.user,
+            user_name=self.user,
+            text=text,
+            payload=payload,
+            message_id=str(self._count),
+            mentioned=mentioned or payload is not None,
+        )
+
+    def _payload(self, text: str) -> str | None:
+        if text.isdigit() and 1 <= int(text) <= len(self.choices):
+            return self.choices[int(text) - 1].payload
+        return None
+
+    def render(self, replies: Sequence[Reply]) -> str:
+        """Replies as text, each choice numbered."""
+        blocks = []
+        for reply in replies:
+            lines = [reply.title] if reply.title else []
+            lines.append(reply.text)
+            if reply.choices:
+                lines.append("  ".join(f"[{n}] {c.label}" for n, c in enumerate(reply.choices, 1)))
+            lines += [f"（文件：{f.path}）" for f in reply.files]
+            blocks.append("\n".join(line for line in lines if line))
+        return "\n\n".join(blocks)
+
+    async def send(self, line: str) -> list[Reply]:
+        """Handle one line; print and return the replies."""
+        if not line.strip():
+            return []
+        replies = await self.handler.handle(self.incoming(line))
+        with_choices = [r for r in replies if r.choices]
+        self.choices = with_choices[-1].choices if with_choices else ()
+        if replies:
+            print(self.render(replies), file=self.out, flush=True)
+            print(file=self.out, flush=True)
+        return replies
+
+    async def run(self, source: TextIO) -> None:
+        """Read lines until end of input; prompts only when a person is typing."""
+        if self.interactive:
+            print(BANNER, file=self.out, flush=True)
+        while True:
+            if self.interactive:
+                print(PROMPT, end="", file=self.out, flush=True)
+            line = await asyncio.to_thread(source.readline)
+            if not line:
+                break
+            await self.send(line)

@@ -1,0 +1,82 @@
+"""A disk cache of the built Librarian, so a new process answers its first question fast.
+
+Building the index (parsing the YAML, segmenting every indicator, the typo tables) takes about a
+second; unpickling it takes a few hundredths. The cache key is a hash of every knowledge file and
+of the code that builds the index, so editing either rebuilds it. The cache lives in
+$QCBOT_CACHE_DIR, else $XDG_CACHE_HOME/qcbot, else ~/.cache/qcbot; if it can't be written the bot
+simply builds in memory each time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import pickle
+import sys
+import tempfile
+from pathlib import Path
+
+from knowledge.loader import DATA_DIR, load_knowledge
+from knowledge.qa import Librarian
+
+log = logging.getLogger(__name__)
+FORMAT = 1  # bump when the pickled shape changes in a way the code hash would not catch
+_CODE = (Path(__file__).parent, Path(__file__).parent.parent / "scoring")
+
+
+def cache_dir() -> Path:
+    """Where cached indexes are kept."""
+    explicit = os.environ.get("QCBOT_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "qcbot"
+
+
+def fingerprint(data_dir: Path) -> str:
+    """Hash of the knowledge files, the code that reads them and the Python version."""
+    digest = hashlib.sha256(f"{FORMAT}:{sys.version}".encode())
+    files = sorted(p for p in data_dir.rglob("*") if p.is_file())
+    files += sorted(p for folder in _CODE for p in folder.glob("*.py"))
+    for path in files:
+        digest.update(str(path.relative_to(path.parent.parent)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:24]
+
+
+def load_librarian(data_dir: Path | None = None, default_plan: str = "pingyin") -> Librarian:
+    """The Librarian for a knowledge directory, from the cache when it is current."""
+    root = data_dir or DATA_DIR
+    path = cache_dir() / f"librarian-{fingerprint(root)}.pickle"
+    librarian = _read(path)
+    if librarian is None:
+        librarian = Librarian(load_knowledge(data_dir), default_plan=default_plan)
+        _write(path, librarian)
+    librarian.default_plan = librarian.kb.plan(default_plan).id
+    return librarian
+
+
+def _read(path: Path) -> Librarian | None:
+    try:
+        with path.open("rb") as handle:
+            obj = pickle.load(handle)  # noqa: S301 - our own cache file, keyed by content hash
+    except FileNotFoundError:
+        return None
+    except Exception:  # a corrupt or stale cache is rebuilt, never fatal
+        log.warning("ignoring unreadable index cache %s", path, exc_info=True)
+        return None
+    return obj if isinstance(obj, Librarian) else None
+
+
+def _write(path: Path, librarian: Librarian) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as handle:
+            pickle.dump(librarian, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(handle.name, path)
+        for old in path.parent.glob("librarian-*.pickle"):
+            if old != path:
+                old.unlink(missing_ok=True)
+    except OSError:
+        log.info("index cache not written to %s", path, exc_info=True)
