@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/qcbot kb check $(RUN_ARGS)
+	$(VENV)/bin/qcbot chat $(RUN_ARGS)
 
 test: $(STAMP)
 	$(PY) -m pytest

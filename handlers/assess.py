@@ -22,6 +22,7 @@ from handlers import ask, results
 from handlers.core import Choice, Incoming, Reply
 from handlers.services import Services, actor, normalize
 from scoring.answers import AnswerError, chinese_number, example, expected
+from scoring.describe import describe_rule
 from scoring.facts import Fact
 from scoring.questionnaire import Question, read_answer
 from scoring.text import num, qty
@@ -33,6 +34,7 @@ STALE = "这个按钮已过期（题目已答或不是你的题目）。发送�
 HINT = "可回复“跳过”“上一题”“暂停”；不懂就问“这题什么意思？”"
 MAX_ASKED = 200  # longer unreadable answers are not put to the librarian
 LABEL = 18
+RULE_LINES = 3  # scoring lines shown when a question is explained
 
 _SKIP = {"跳过", "下一题", "略过", "skip", "pass"}
 _BACK = {"上一题", "上一个", "返回上一题", "back"}
@@ -340,6 +342,7 @@ def _explain(question: Question) -> Reply:
     lines = [f"【{ind.id} {ind.label}】"]
     if ind.criteria:
         lines.append("评分标准：" + _short(ind.criteria.replace("\n", ""), 200))
+    lines += [f"· {line['text']}" for line in describe_rule(ind)[:RULE_LINES]]
     if fact.help:
         lines.append("说明：" + fact.help)
     lines.append("怎么答：" + expected(fact))

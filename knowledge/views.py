@@ -72,11 +72,16 @@ def check_summary(kb: KnowledgeBase) -> dict[str, Any]:
     """Everything `qcbot kb check` reports."""
     return {
         "ok": True,
-        "frameworks": [framework_summary(fw) for fw in kb.frameworks.values()],
+        "frameworks": [framework_summary(fw) for fw in sorted(kb.frameworks.values(), key=_order)],
         "plans": [plan_summary(kb, p) for p in kb.plans.values()],
         "departments": len(kb.departments),
         "glossary": len(kb.glossary),
     }
+
+
+def _order(fw: Framework) -> tuple[int, str]:
+    known = ("shandong", "hunan", "henan", "jinan")
+    return (known.index(fw.id) if fw.id in known else len(known), fw.id)
 
 
 def render_check(summary: dict[str, Any]) -> str:
@@ -92,10 +97,12 @@ def render_check(summary: dict[str, Any]) -> str:
             )
             lines.append(f"  一级分值：{levels}")
         else:
-            lines.append(f"  {fw['indicators']} 项（清单式考核），加分项 {fmt(fw['bonus_points'])} 分")
+            bonus = fw["kinds"].get("bonus", 0)
+            extra = f"，另有加分项 {bonus} 项（最高 {fmt(fw['bonus_points'])} 分）" if bonus else ""
+            lines.append(f"  {fw['indicators']} 项（清单式考核，文件未规定分值）{extra}")
         if fw["pass_line"] is not None:
             lines.append(f"  合格线：{fmt(fw['pass_line'])} 分")
-        special = [f"{KIND_NAMES[k]} {n}" for k, n in fw["kinds"].items() if k in ("veto", "rejection", "bonus")]
+        special = [f"{KIND_NAMES[k]} {n}" for k, n in fw["kinds"].items() if k in ("veto", "rejection")]
         if special:
             lines.append(f"  另有：{'、'.join(special)}")
         lines.append(f"  事实 {fw['facts']} 个，评分规则 {fw['rules']} 条")

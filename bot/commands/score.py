@@ -55,6 +55,8 @@ EPILOG = """\
     items[]：indicator, title, done, total
 答案有误且带 --json 时输出 {"file", "problems": [{fact, value, expected}]}。
 """
+VETO_NAMES = {"veto": "一票否决项", "rejection": "不予受理条件"}
+CHECKLIST_NOTE = '清单任务：已完成写“是”，未完成写“否”；可另写“"编号.date": 完成日期”，如 "1.1.date": 2019-12-20。'
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -124,7 +126,7 @@ def _scope(kb: KnowledgeBase, args: argparse.Namespace) -> Scope:
     if not args.plan and not args.framework:
         raise UsageError("请用 --plan 指定方案，或用 --framework 指定评价体系")
     plan = kb.plan(args.plan) if args.plan else None
-    framework = kb.framework(args.framework or plan.framework)  # type: ignore[union-attr]
+    framework = kb.framework(args.framework or (plan.framework if plan else ""))
     if plan is not None and plan.framework != framework.id:
         raise UsageError(f"方案 {plan.id} 属于评价体系 {plan.framework}，不是 {framework.id}")
     units, verbatim = _units(kb, framework, plan)
@@ -175,20 +177,16 @@ def _department(kb: KnowledgeBase, text: str) -> str:
 def _write_template(scope: Scope, args: argparse.Namespace) -> int:
     target = f"--plan {scope.plan.id}" if scope.plan else f"--framework {scope.framework.id}"
     dept = f" --department {scope.department}" if scope.department else ""
-    header = [
-        f"质量强县自评答案 —— {scope.title}",
-        *([f"部门：{scope.department_name}（只含该部门负责的指标）"] if scope.department else []),
+    header = [f"质量强县自评答案 —— {scope.title}"]
+    if scope.department:
+        header.append(f"部门：{scope.department_name}（只含该部门负责的指标）")
+    header += [
         "填写：在每个“编号:”后写答案，留空表示未填报；是/否题写“是”或“否”，选择题写选项文字或序号，",
         "百分数写 95 或 95%，日期写 2026-05-12 或 2026年5月。",
-        *(
-            [
-                '清单任务：已完成写“是”，未完成写“否”；可另写“"编号.date": 完成日期”，如 "1.1.date": 2019-12-20。'
-            ]
-            if scope.framework.scoring == "checklist"
-            else []
-        ),
-        f"打分：qcbot score {target}{dept} --answers 本文件",
     ]
+    if scope.framework.scoring == "checklist":
+        header.append(CHECKLIST_NOTE)
+    header.append(f"打分：qcbot score {target}{dept} --answers 本文件")
     template = render_template(scope.framework, scope.indicators(), scope.verbatim, header)
     if args.output is None:
         sys.stdout.write(template.text)
@@ -243,8 +241,6 @@ def _today(text: str | None) -> date:
 
 
 # --- text output ------------------------------------------------------------------------------
-
-VETO_NAMES = {"veto": "一票否决项", "rejection": "不予受理条件"}
 
 
 def render(result: Assessment, scope: Scope, today: date) -> str:

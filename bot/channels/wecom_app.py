@@ -1,0 +1,113 @@
+"""WeCom 自建应用 callback: encrypted XML, receiveid = corpid; answers go out via message/send.
+
+Users talk to the app one-to-one (apps can't join ordinary groups), so this is where the
+self-assessment can run. The callback is acknowledged at once with an empty 200 and the
+answer is sent asynchronously, so WeCom's 5-second deadline never matters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import xml.etree.ElementTree as ET
+
+from aiohttp import web
+
+from bot.channels.errors import ChannelError, MalformedRequest
+from bot.channels.memory import ChoiceMemory
+from bot.channels.wecom_api import WeComAppClient
+from bot.channels.wecom_callback import CallbackGuard, CallbackQuery, guarded
+from handlers.core import Handler, Incoming, Reply
+
+log = logging.getLogger("qcbot.wecom")
+
+FAILED = "抱歉，处理时出错了，请稍后再试。"
+
+
+class WeComAppChannel:
+    """Serves /wecom/app: URL verification (GET) and message callbacks (POST)."""
+
+    def __init__(self, guard: CallbackGuard, handler: Handler, client: WeComAppClient) -> None:
+        self.guard = guard
+        self.handler = handler
+        self.client = client
+        self.choices = ChoiceMemory()
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    async def verify(self, request: web.Request) -> web.StreamResponse:
+        """GET: echo the decrypted echostr."""
+        return await guarded("wecom_app", lambda: self._verify(request))
+
+    async def receive(self, request: web.Request) -> web.StreamResponse:
+        """POST: acknowledge at once; the answer follows through message/send."""
+        return await guarded("wecom_app", lambda: self._receive(request))
+
+    async def drain(self) -> None:
+        """Wait for answers still being sent (shutdown)."""
+        while self.tasks:
+            await asyncio.gather(*list(self.tasks), return_exceptions=True)
+
+    async def _verify(self, request: web.Request) -> web.Response:
+        return web.Response(text=self.guard.echo(CallbackQuery.parse(request)))
+
+    async def _receive(self, request: web.Request) -> web.Response:
+        query = CallbackQuery.parse(request)
+        envelope = parse_xml(await request.read())
+        if not envelope.get("Encrypt"):
+            raise MalformedRequest("missing Encrypt")
+        message = parse_xml(self.guard.open(query, envelope["Encrypt"]))
+        key = message.get("MsgId") or f"{message.get('FromUserName')}:{message.get('CreateTime')}"
+        if self.guard.claim(key) is not None:
+            log.info("wecom_app replay answered once", extra={"event": "wecom_replay", "channel": "wecom_app"})
+            return web.Response(status=200, body=b"")
+        incoming = self._incoming(message)
+        if incoming is not None:
+            task = asyncio.create_task(self._answer(incoming))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+        return web.Response(status=200, body=b"")
+
+    async def _answer(self, incoming: Incoming) -> None:
+        try:
+            replies = await self.handler.handle(incoming)
+        except Exception:
+            log.exception("handler failed", extra={"event": "handler_error", "channel": "wecom_app"})
+            replies = [Reply(text=FAILED)]
+        choices = next((r.choices for r in reversed(replies) if r.choices), ())
+        self.choices.remember(incoming.chat_id, incoming.user_id, choices)
+        for reply in replies:
+            target = reply.to_chat or incoming.user_id
+            try:
+                await self.client.send_reply(target, reply)
+            except ChannelError as exc:
+                log.error("wecom_app send failed: %s", exc, extra={"event": "wecom_app_send_failed"})
+
+    def _incoming(self, message: dict[str, str]) -> Incoming | None:
+        user = message.get("FromUserName", "")
+        kind = message.get("MsgType")
+        text = message.get("Content") if kind == "text" else message.get("Recognition") if kind == "voice" else None
+        if not user or text is None:
+            return None
+        choice = self.choices.resolve(user, user, text)
+        return Incoming(
+            channel="wecom_app",
+            chat_id=user,
+            chat_type="private",
+            user_id=user,
+            text=choice.label if choice else text.strip(),
+            payload=choice.payload if choice else None,
+            message_id=message.get("MsgId", ""),
+            mentioned=True,
+        )
+
+
+def parse_xml(raw: bytes | str) -> dict[str, str]:
+    """The child elements of a flat WeCom XML document as a dict; no DTDs, no entities."""
+    data = raw.encode("utf-8") if isinstance(raw, str) else raw
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        raise MalformedRequest("XML with a DTD is not accepted")
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        raise MalformedRequest(f"bad XML: {exc}") from None
+    return {child.tag: (child.text or "").strip() for child in root}
