@@ -129,7 +129,9 @@ def main() -> None:
         line = bench(scope, text, args.runs)
         worst = max(worst, line["score"]["p50_ms"])
         print(json.dumps(line, ensure_ascii=False))
-    print(json.dumps({"target_ms": TARGET_MS, "worst_score_p50_ms": worst, "ok": worst <= TARGET_MS}))
+    print(
+        json.dumps({"target_ms": TARGET_MS, "worst_score_p50_ms": worst, "ok": worst <= TARGET_MS})
+    )
 
 
 if __name__ == "__main__":

@@ -127,7 +127,7 @@ async def on_text(services: Services, message: Incoming, addressed: bool) -> lis
     if _EXPLAIN.search(word):
         return [_explain(session.current), await _question(session)] if addressed else []
     if _QUESTION.search(word):
-        return await _side_question(session, word) if addressed else []
+        return await _side_question(session) if addressed else []
     try:
         values = read_answer(session.current, message.text)
     except AnswerError as problem:
@@ -252,14 +252,14 @@ async def _enter(session: Session, answers: dict[str, Value], head: str) -> list
     return [_render(session, answers, head, hint=True)]
 
 
-async def _side_question(session: Session, word: str) -> list[Reply]:
-    result = await ask.answer(session.services, session.message, word)
+async def _side_question(session: Session) -> list[Reply]:
+    result = await ask.answer(session.services, session.message, session.message.text.strip())
     return [Reply(result.text), await _question(session, "继续自评：")]
 
 
 async def _not_understood(session: Session, word: str, problem: AnswerError) -> list[Reply]:
     if len(word) <= MAX_ASKED:
-        result = await session.services.ask(word)
+        result = await session.services.ask(session.message.text.strip())
         if not result.abstained:
             await ask.log(session.services, session.message, result)
             return [Reply(result.text), await _question(session, "继续自评：")]

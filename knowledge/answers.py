@@ -16,6 +16,7 @@ ABOUT = "我是质量强县助手，回答评价指标的分值、评分标准�
 FAILED = "抱歉，这个问题没处理好，已记录。请换个说法再问一次。"
 EXAMPLES = "可以这样问：“计量怎么得分？”“县委书记参会能得几分？”“我们财政局负责哪些指标？”"
 MAX_LIST = 12
+_POINTS_CLAUSE = re.compile(r"\d+(\.\d+)?\s*分|不得分|扣完为止")
 _SENTENCE = re.compile(r"(?<=[；。;])|\n")
 _SOURCE_NAMES = {"000": "平阴县方案", "001": "临淄区方案", "002": "民权县方案", "003": "湖南标准", "004": "济南市方案"}
 
@@ -101,7 +102,7 @@ def _body(
 
 
 def _points(ind: Indicator, tokens: set[str], brief: bool) -> list[str]:
-    matched = relevant_clauses(ind.criteria, tokens)
+    matched = [c for c in relevant_clauses(ind.criteria, tokens) if _POINTS_CLAUSE.search(c)]
     if matched and len(matched) < len(clauses(ind.criteria)):
         return [f"相关条款：{'；'.join(matched)}"]
     if not ind.points and ind.kind == "task":

@@ -375,11 +375,22 @@ def test_json_shape(kb: KnowledgeBase, capsys: pytest.CaptureFixture[str], tmp_p
         "estimated",
     }  # fmt: skip
     assert data["framework"] == "shandong" and data["department"] is None
+    jinan = best_file(kb, capsys, tmp_path, ("--plan", "jinan"), **{"1": False})
+    checklist = score_json(capsys, "--plan", "jinan", "--answers", str(jinan), "-d", "市场监管局")
     with pytest.raises(SystemExit):
         main(["score", "--help"])
     epilog = capsys.readouterr().out
-    for key in top | {"share", "overdue", "entries", "departments", "reason"}:
-        assert key in epilog, key
+    for key in all_keys(data) | all_keys(checklist):
+        assert re.search(rf"\b{key}\b", epilog), f"--help does not document {key}"
+
+
+def all_keys(data: object) -> set[str]:
+    """Every mapping key in a JSON document."""
+    if isinstance(data, dict):
+        return set(data) | {k for v in data.values() for k in all_keys(v)}
+    if isinstance(data, list):
+        return {k for v in data for k in all_keys(v)}
+    return set()
 
 
 # --- checklists -------------------------------------------------------------------------------

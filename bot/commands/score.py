@@ -56,7 +56,10 @@ EPILOG = """\
 答案有误且带 --json 时输出 {"file", "problems": [{fact, value, expected}]}。
 """
 VETO_NAMES = {"veto": "一票否决项", "rejection": "不予受理条件"}
-CHECKLIST_NOTE = '清单任务：已完成写“是”，未完成写“否”；可另写“"编号.date": 完成日期”，如 "1.1.date": 2019-12-20。'
+CHECKLIST_NOTE = (
+    "清单任务：已完成写“是”，未完成写“否”；"
+    '可另写“"编号.date": 完成日期”，如 "1.1.date": 2019-12-20。'
+)
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:

@@ -1,0 +1,248 @@
+"""`qcbot serve`: one aiohttp server for health, WeCom callbacks and the Telegram webhook.
+
+Channels are built from the configuration, checked at start (one Chinese message naming
+what is missing), and stopped cleanly on SIGTERM: stop taking requests, stop polling,
+finish the answers in flight, drain the webhook queue, then close the app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+from aiohttp import web
+
+from bot.channels.errors import AesKeyError
+from bot.channels.telegram import TelegramChannel
+from bot.channels.wecom_api import WeComAppClient
+from bot.channels.wecom_app import WeComAppChannel
+from bot.channels.wecom_bot import WeComBotChannel
+from bot.channels.wecom_callback import CallbackGuard
+from bot.channels.wecom_crypto import WeComCrypto
+from bot.channels.wecom_webhook import WeComWebhook
+from bot.config import Config, ConfigError
+from bot.logs import configure_logging
+from handlers.core import Handler
+
+log = logging.getLogger("qcbot.serve")
+
+EXIT_CONFIG = 2
+DRAIN_SECONDS = 30.0
+BOT_KEYS = ("wecom_bot_token", "wecom_bot_aes_key")
+APP_KEYS = ("wecom_corp_id", "wecom_agent_id", "wecom_secret", "wecom_token", "wecom_aes_key")
+WEBHOOK_KEYS = ("wecom_webhook_key",)
+
+
+# --- configuration check ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Which channels to run."""
+
+    telegram: bool
+    wecom_bot: bool
+    wecom_app: bool
+    wecom_webhook: bool
+
+    @property
+    def names(self) -> list[str]:
+        return [f.name for f in fields(self) if getattr(self, f.name)]
+
+
+def plan_channels(config: Config, telegram: bool = False, wecom: bool = False) -> Plan:
+    """Decide the channels (flags, else whatever is configured); raise ConfigError naming gaps."""
+    if not telegram and not wecom:
+        telegram = bool(config.telegram_token)
+        wecom = any(getattr(config, k) for k in (*BOT_KEYS, *APP_KEYS, *WEBHOOK_KEYS))
+        if not telegram and not wecom:
+            raise ConfigError("没有可启动的渠道：请设置 QCBOT_TELEGRAM_TOKEN，或企业微信的 QCBOT_WECOM_BOT_TOKEN 与 QCBOT_WECOM_BOT_AES_KEY")
+    if telegram:
+        _check_telegram(config)
+    parts = [_started(config, keys) for keys in (BOT_KEYS, APP_KEYS, WEBHOOK_KEYS)] if wecom else [False] * 3
+    if wecom and not any(parts):
+        raise ConfigError("缺少企业微信配置：至少需要智能机器人（QCBOT_WECOM_BOT_TOKEN、QCBOT_WECOM_BOT_AES_KEY）、自建应用或群机器人 QCBOT_WECOM_WEBHOOK_KEY 之一")
+    _check_aes(config, parts[0], parts[1])
+    return Plan(telegram, *parts)
+
+
+def _check_telegram(config: Config) -> None:
+    if config.telegram_mode not in ("polling", "webhook"):
+        raise ConfigError(f"配置项 QCBOT_TELEGRAM_MODE 只能是 polling 或 webhook，现为 {config.telegram_mode!r}")
+    webhook = ("telegram_webhook_url", "telegram_secret_token") if config.telegram_mode == "webhook" else ()
+    config.require("telegram_token", *webhook)
+
+
+def _started(config: Config, keys: tuple[str, ...]) -> bool:
+    """A WeCom part counts once any of its keys is set; then all of them must be."""
+    if not any(getattr(config, k) for k in keys):
+        return False
+    config.require(*keys)
+    return True
+
+
+def _check_aes(config: Config, bot: bool, app: bool) -> None:
+    checks = [("wecom_bot_aes_key", bot), ("wecom_aes_key", app)]
+    for name, used in checks:
+        try:
+            if used:
+                WeComCrypto("", getattr(config, name), "")
+        except AesKeyError:
+            raise ConfigError(f"配置项 QCBOT_{name.upper()} 无效：EncodingAESKey 应为 43 个字母或数字") from None
+
+
+def secrets_of(config: Config) -> list[str]:
+    """Every secret value to mask in logs (hidden fields and the webhook path)."""
+    values = [str(getattr(config, f.name)) for f in fields(config) if not f.repr]
+    path = urlsplit(config.telegram_webhook_url).path
+    return [v for v in values if v] + ([path] if path.strip("/") else [])
+
+
+# --- channels and routes ------------------------------------------------------------------
+
+
+@dataclass
+class Channels:
+    """The running adapters and their shared HTTP client."""
+
+    plan: Plan
+    session: aiohttp.ClientSession
+    telegram: TelegramChannel | None = None
+    wecom_bot: WeComBotChannel | None = None
+    wecom_app: WeComAppChannel | None = None
+    webhook: WeComWebhook | None = None
+    started: float = field(default_factory=time.monotonic)
+
+
+def build_channels(config: Config, handler: Handler, plan: Plan, clock: Callable[[], float] = time.time) -> Channels:
+    """Create the adapters for the plan (inside a running event loop)."""
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+    channels = Channels(plan, session)
+    client = _app_client(config, session) if plan.wecom_app else None
+    window = config.wecom_callback_window
+    if plan.telegram:
+        channels.telegram = TelegramChannel(config, handler)
+    if plan.wecom_bot:
+        guard = CallbackGuard(WeComCrypto(config.wecom_bot_token, config.wecom_bot_aes_key, ""), window, clock)
+        budget = config.wecom_reply_budget_ms / 1000
+        channels.wecom_bot = WeComBotChannel(guard, handler, session, config.wecom_bot_name, budget, client)
+    if client is not None:
+        guard = CallbackGuard(WeComCrypto(config.wecom_token, config.wecom_aes_key, config.wecom_corp_id), window, clock)
+        channels.wecom_app = WeComAppChannel(guard, handler, client)
+    if plan.wecom_webhook:
+        channels.webhook = WeComWebhook(session, config.wecom_api_base, config.wecom_webhook_key, config.wecom_webhook_per_minute)
+    return channels
+
+
+def _app_client(config: Config, session: aiohttp.ClientSession) -> WeComAppClient:
+    return WeComAppClient(session, config.wecom_api_base, config.wecom_corp_id, config.wecom_secret, config.wecom_agent_id)
+
+
+def web_app(channels: Channels) -> web.Application:
+    """The aiohttp application: /healthz, /wecom/bot, /wecom/app, the Telegram webhook."""
+    app = web.Application(client_max_size=1024 * 1024)
+    app.router.add_get("/healthz", lambda request: _health(channels))
+    if channels.wecom_bot is not None:
+        app.router.add_get("/wecom/bot", channels.wecom_bot.verify)
+        app.router.add_post("/wecom/bot", channels.wecom_bot.receive)
+    if channels.wecom_app is not None:
+        app.router.add_get("/wecom/app", channels.wecom_app.verify)
+        app.router.add_post("/wecom/app", channels.wecom_app.receive)
+    if channels.telegram is not None and channels.telegram.webhook_mode:
+        app.router.add_post(channels.telegram.webhook_path, channels.telegram.webhook)
+    return app
+
+
+async def _health(channels: Channels) -> web.Response:
+    status: dict[str, Any] = {
+        "status": "ok",
+        "channels": channels.plan.names,
+        "uptime_s": round(time.monotonic() - channels.started, 1),
+    }
+    if channels.webhook is not None:
+        status["webhook_queue"] = channels.webhook.queue.qsize()
+    return web.json_response(status)
+
+
+async def start_channels(channels: Channels) -> None:
+    """Connect Telegram (polling or webhook registration), start the webhook worker."""
+    if channels.telegram is not None:
+        await channels.telegram.start()
+    if channels.webhook is not None:
+        channels.webhook.start()
+
+
+async def stop_channels(channels: Channels, drain_seconds: float = DRAIN_SECONDS) -> None:
+    """Stop polling, finish answers in flight, drain the webhook queue, close the client."""
+    if channels.telegram is not None:
+        await _logged(channels.telegram.stop())
+    for channel in (channels.wecom_bot, channels.wecom_app):
+        if channel is not None:
+            await _logged(asyncio.wait_for(channel.drain(), drain_seconds))
+    if channels.webhook is not None:
+        left = await channels.webhook.close(drain_seconds)
+        if left:
+            log.error("webhook messages not sent at shutdown", extra={"event": "webhook_lost", "left": left})
+    await channels.session.close()
+
+
+async def _logged(step: Any) -> None:
+    try:
+        await step
+    except Exception:
+        log.exception("shutdown step failed", extra={"event": "shutdown_error"})
+
+
+# --- the process --------------------------------------------------------------------------
+
+
+async def serve(config: Config, plan: Plan, stop: asyncio.Event | None = None) -> None:
+    """Run until `stop` is set (SIGTERM/SIGINT set it), then shut down in order."""
+    from bot.app import create_app  # lazy: the app (core flows, storage) is wired elsewhere
+
+    stop = stop or _stop_on_signals()
+    app = await create_app(config)
+    channels = build_channels(config, app.handler, plan)
+    runner = web.AppRunner(web_app(channels), access_log=None, handle_signals=False, shutdown_timeout=10)
+    try:
+        await runner.setup()
+        await web.TCPSite(runner, config.host, config.port).start()
+        await start_channels(channels)
+        log.info("serving", extra={"event": "serve_started", "host": config.host, "port": config.port, "channels": plan.names})
+        await stop.wait()
+        log.info("stopping", extra={"event": "serve_stopping"})
+    finally:
+        await runner.cleanup()
+        await stop_channels(channels)
+        await app.close()
+        log.info("stopped", extra={"event": "serve_stopped"})
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+def run(config: Config, telegram: bool = False, wecom: bool = False) -> int:
+    """Check the configuration, set up logging, serve until stopped; the exit code."""
+    try:
+        plan = plan_channels(config, telegram, wecom)
+    except ConfigError as exc:
+        print(f"无法启动 qcbot serve：{exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    configure_logging(config.log_level, secrets_of(config))
+    asyncio.run(serve(config, plan))
+    return 0
