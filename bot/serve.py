@@ -129,17 +129,17 @@ def build_channels(config: Config, handler: Handler, plan: Plan, clock: Callable
     channels = Channels(plan, session)
     client = _app_client(config, session) if plan.wecom_app else None
     window = config.wecom_callback_window
+    if plan.wecom_webhook:
+        channels.webhook = WeComWebhook(session, config.wecom_api_base, config.wecom_webhook_key, config.wecom_webhook_per_minute)
     if plan.telegram:
         channels.telegram = TelegramChannel(config, handler)
     if plan.wecom_bot:
         guard = CallbackGuard(WeComCrypto(config.wecom_bot_token, config.wecom_bot_aes_key, ""), window, clock)
         budget = config.wecom_reply_budget_ms / 1000
-        channels.wecom_bot = WeComBotChannel(guard, handler, session, config.wecom_bot_name, budget, client)
+        channels.wecom_bot = WeComBotChannel(guard, handler, session, config.wecom_bot_name, budget, client, channels.webhook)
     if client is not None:
         guard = CallbackGuard(WeComCrypto(config.wecom_token, config.wecom_aes_key, config.wecom_corp_id), window, clock)
-        channels.wecom_app = WeComAppChannel(guard, handler, client)
-    if plan.wecom_webhook:
-        channels.webhook = WeComWebhook(session, config.wecom_api_base, config.wecom_webhook_key, config.wecom_webhook_per_minute)
+        channels.wecom_app = WeComAppChannel(guard, handler, client, channels.webhook)
     return channels
 
 
@@ -150,7 +150,11 @@ def _app_client(config: Config, session: aiohttp.ClientSession) -> WeComAppClien
 def web_app(channels: Channels) -> web.Application:
     """The aiohttp application: /healthz, /wecom/bot, /wecom/app, the Telegram webhook."""
     app = web.Application(client_max_size=1024 * 1024)
-    app.router.add_get("/healthz", lambda request: _health(channels))
+
+    async def health(request: web.Request) -> web.Response:
+        return await _health(channels)
+
+    app.router.add_get("/healthz", health)
     if channels.wecom_bot is not None:
         app.router.add_get("/wecom/bot", channels.wecom_bot.verify)
         app.router.add_post("/wecom/bot", channels.wecom_bot.receive)

@@ -39,9 +39,9 @@ RULE_LINES = 3  # scoring lines shown when a question is explained
 _SKIP = {"跳过", "下一题", "略过", "skip", "pass"}
 _BACK = {"上一题", "上一个", "返回上一题", "back"}
 _PAUSE = {"暂停", "稍后", "等会", "等一下", "pause"}
-_CANCEL = {"取消", "退出", "结束自评", "退出自评", "cancel", "/cancel"}
+_CANCEL = {"取消", "退出", "结束自评", "退出自评", "cancel"}
 _EDIT = re.compile(r"^(?:修改|改|重答)第?(?P<n>[0-9]{1,4}|[一二三四五六七八九十百两]{1,6})(?:题|个)?$")
-_EXPLAIN = re.compile(r"^[?？]+$|什么意思|啥意思|是指什么|指的是什么|怎么理解|看不懂|不明白|解释一下|这题.{0,6}(问|指|意思|怎么)")
+_EXPLAIN = re.compile(r"^[?？]+$|什么意思|啥意思|是指什么|指的是什么|怎么理解|看不懂|不明白|解释一下|这题|本题|这道题")
 _QUESTION = re.compile(r"[?？]$|什么|怎么|为什么|如何|哪|多少|能否|可否|是否|要不要|需不需要|吗$|呢$")
 
 
@@ -165,7 +165,7 @@ def edit_number(text: str) -> int | None:
         return None
     token = match["n"]
     value = int(token) if token.isdigit() else chinese_number(token)
-    return int(value) if value else None
+    return None if value is None else int(value)
 
 
 # --- moves ----------------------------------------------------------------------------------
@@ -253,7 +253,10 @@ async def _enter(session: Session, answers: dict[str, Value], head: str) -> list
 
 
 async def _side_question(session: Session) -> list[Reply]:
+    """A question in the middle: the librarian answers, then the current question again."""
     result = await ask.answer(session.services, session.message, session.message.text.strip())
+    if result.abstained:
+        return [await _question(session, f"没找到相关内容。{HINT}", hint=False)]
     return [Reply(result.text), await _question(session, "继续自评：")]
 
 
@@ -345,6 +348,8 @@ def _explain(question: Question) -> Reply:
     lines += [f"· {line['text']}" for line in describe_rule(ind)[:RULE_LINES]]
     if fact.help:
         lines.append("说明：" + fact.help)
+    if ind.editorial.evidence:
+        lines.append("材料：" + _short("；".join(ind.editorial.evidence), 120))
     lines.append("怎么答：" + expected(fact))
     return Reply("\n".join(lines))
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from weakref import WeakValueDictionary
 
 from handlers import ask, assess, bind, results
 from handlers.core import Incoming, Reply
@@ -52,11 +54,20 @@ class Dispatcher:
 
     def __init__(self, services: Services) -> None:
         self.services = services
+        self._locks: WeakValueDictionary[tuple[str, str], asyncio.Lock] = WeakValueDictionary()
 
     async def handle(self, message: Incoming) -> list[Reply]:
-        """Route one message; on any error log the traceback and apologise (state is kept)."""
+        """Route one message; on any error log the traceback and apologise (state is kept).
+
+        One user's messages are handled one at a time, so two quick answers cannot race.
+        """
+        key = (message.channel, message.user_id)
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
         try:
-            return await self._route(message)
+            async with lock:
+                return await self._route(message)
         except Exception:
             log.exception(
                 "handling %s message from %s in %s failed: %r",

@@ -7,6 +7,8 @@ With `group=True` the chat is a group: lines starting with @qcbot or / are addre
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
 from collections.abc import Sequence
 from typing import TextIO
 
@@ -93,10 +95,28 @@ class ConsoleChannel:
         """Read lines until end of input; prompts only when a person is typing."""
         if self.interactive:
             print(BANNER, file=self.out, flush=True)
+        lines = _reader(source)
         while True:
             if self.interactive:
                 print(PROMPT, end="", file=self.out, flush=True)
-            line = await asyncio.to_thread(source.readline)
-            if not line:
+            line = await lines.get()
+            if line is None:
                 break
             await self.send(line)
+
+
+def _reader(source: TextIO) -> asyncio.Queue[str | None]:
+    """Lines of the source from a daemon thread (a blocked read never holds up Ctrl-C); None at the end."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def read() -> None:
+        try:
+            for line in iter(source.readline, ""):
+                loop.call_soon_threadsafe(queue.put_nowait, line)
+        finally:
+            with contextlib.suppress(RuntimeError):  # the loop is already closed
+                loop.call_soon_threadsafe(queue.put_nowait, None)
+
+    threading.Thread(target=read, name="console-stdin", daemon=True).start()
+    return queue

@@ -140,8 +140,12 @@ class WeComAppClient:
 
 
 def media_form(data: bytes, filename: str) -> aiohttp.FormData:
-    """The multipart body WeCom's upload APIs expect (field "media", with a filename)."""
-    form = aiohttp.FormData()
+    """The multipart body WeCom's upload APIs expect (field "media", with a filename).
+
+    Filenames go as raw UTF-8 the way browsers send them (quote_fields=False), not
+    percent-encoded, so a Chinese file name shows as such in the chat.
+    """
+    form = aiohttp.FormData(quote_fields=False)
     form.add_field("media", data, filename=filename, content_type="application/octet-stream")
     return form
 

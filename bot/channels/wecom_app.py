@@ -17,6 +17,7 @@ from bot.channels.errors import ChannelError, MalformedRequest
 from bot.channels.memory import ChoiceMemory
 from bot.channels.wecom_api import WeComAppClient
 from bot.channels.wecom_callback import CallbackGuard, CallbackQuery, guarded
+from bot.channels.wecom_webhook import WEBHOOK_CHAT, WeComWebhook
 from handlers.core import Handler, Incoming, Reply
 
 log = logging.getLogger("qcbot.wecom")
@@ -27,10 +28,11 @@ FAILED = "抱歉，处理时出错了，请稍后再试。"
 class WeComAppChannel:
     """Serves /wecom/app: URL verification (GET) and message callbacks (POST)."""
 
-    def __init__(self, guard: CallbackGuard, handler: Handler, client: WeComAppClient) -> None:
+    def __init__(self, guard: CallbackGuard, handler: Handler, client: WeComAppClient, webhook: WeComWebhook | None = None) -> None:
         self.guard = guard
         self.handler = handler
         self.client = client
+        self.webhook = webhook
         self.choices = ChoiceMemory()
         self.tasks: set[asyncio.Task[None]] = set()
 
@@ -76,9 +78,11 @@ class WeComAppChannel:
         choices = next((r.choices for r in reversed(replies) if r.choices), ())
         self.choices.remember(incoming.chat_id, incoming.user_id, choices)
         for reply in replies:
-            target = reply.to_chat or incoming.user_id
+            if reply.to_chat == WEBHOOK_CHAT and self.webhook is not None:
+                await self.webhook.send(reply)
+                continue
             try:
-                await self.client.send_reply(target, reply)
+                await self.client.send_reply(reply.to_chat or incoming.user_id, reply)
             except ChannelError as exc:
                 log.error("wecom_app send failed: %s", exc, extra={"event": "wecom_app_send_failed"})
 

@@ -27,6 +27,7 @@ from bot.channels.memory import ChoiceMemory
 from bot.channels.render import wecom_single
 from bot.channels.wecom_api import WeComAppClient
 from bot.channels.wecom_callback import CallbackGuard, CallbackQuery, guarded
+from bot.channels.wecom_webhook import WEBHOOK_CHAT, WeComWebhook
 from handlers.core import Handler, Incoming, Reply
 
 log = logging.getLogger("qcbot.wecom")
@@ -37,6 +38,7 @@ FILE_NOTE = "（附件无法在此发送，请在企业微信应用中查看。�
 MAX_IMAGES = 10
 IMAGE_LIMIT = 10 * 1024 * 1024
 LEADING_MENTION = re.compile(r"^\s*@\S+\s*")
+SPACES = re.compile(r"[ \t\u3000]{2,}")
 
 
 class WeComBotChannel:
@@ -50,6 +52,7 @@ class WeComBotChannel:
         bot_name: str = "",
         budget: float = 2.0,
         app: WeComAppClient | None = None,
+        webhook: WeComWebhook | None = None,
     ) -> None:
         self.guard = guard
         self.handler = handler
@@ -57,6 +60,7 @@ class WeComBotChannel:
         self.bot_name = bot_name
         self.budget = budget
         self.app = app
+        self.webhook = webhook
         self.choices = ChoiceMemory()
         self.tasks: set[asyncio.Task[Any]] = set()
 
@@ -132,10 +136,12 @@ class WeComBotChannel:
     # --- replies --------------------------------------------------------------------------
 
     async def _keep_in_place(self, incoming: Incoming, replies: Sequence[Reply]) -> list[Reply]:
-        """Replies that go elsewhere: private ones via the app (if any), others can't be sent."""
+        """Replies that go elsewhere: private ones via the app, the webhook group via its queue."""
         kept: list[Reply] = []
         for reply in replies:
-            if reply.to_chat:
+            if reply.to_chat == WEBHOOK_CHAT and self.webhook is not None:
+                await self.webhook.send(reply)
+            elif reply.to_chat:
                 log.warning("wecom_bot cannot send to another chat", extra={"event": "wecom_bot_to_chat"})
             elif reply.private and incoming.chat_type == "group":
                 kept.append(await self._private(incoming, reply))
@@ -215,7 +221,7 @@ class WeComBotChannel:
             text = text.replace(f"@{self.bot_name}", " ")
         elif group:
             text = LEADING_MENTION.sub("", text, count=1)
-        return text.strip()
+        return SPACES.sub(" ", text).strip()
 
 
 def _is_event(message: dict[str, Any]) -> bool:

@@ -26,6 +26,7 @@ from handlers.core import FileAttachment, Reply
 
 log = logging.getLogger("qcbot.wecom")
 
+WEBHOOK_CHAT = "wecom:webhook"  # Reply.to_chat that means "the 群机器人's group"
 WINDOW = 60.0
 IMAGE_LIMIT = 2 * 1024 * 1024
 RETRY_DELAYS = {45009: 10.0, -1: 1.0}
