@@ -9,6 +9,7 @@ from bot.config import Config
 from bot.storage import Storage
 from handlers.dispatch import Dispatcher
 from handlers.services import Services
+from knowledge.cache import load_librarian
 from knowledge.loader import load_knowledge
 from knowledge.model import KnowledgeBase
 from knowledge.qa import Librarian
@@ -36,7 +37,9 @@ async def create_app(
 
     `kb` and `librarian` may be passed in when already built (tests, several apps in one process).
     """
-    kb = kb if kb is not None else await asyncio.to_thread(load_knowledge)
+    if kb is None and librarian is None:  # the usual start: the cached index carries the knowledge base
+        librarian = await asyncio.to_thread(load_librarian, None, config.plan)
+    kb = kb if kb is not None else librarian.kb if librarian is not None else await asyncio.to_thread(load_knowledge)
     plan = kb.plan(config.plan)
     if librarian is None:
         librarian = await asyncio.to_thread(Librarian, kb, plan.id)

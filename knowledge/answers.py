@@ -74,6 +74,7 @@ def _several(
         lines += ["  " + line for line in _body(fw, plan, resp, intent, ind, tokens, brief=True)]
     for ind in inds:
         lines += notes(ind, limit=1)
+    lines.append(f"发“第{inds[0].id}项”可看单项全文。")
     return "\n".join(lines)
 
 
@@ -97,7 +98,7 @@ def _body(
     if intent == "points":
         return _points(ind, tokens, brief)
     if intent == "criteria":
-        return [f"评分标准：{_clip(ind.criteria, 160 if brief else 400)}"] if ind.criteria else _lines(ind, brief)
+        return [f"评分标准：{_clip(ind.criteria, 90 if brief else 400)}"] if ind.criteria else _lines(ind, brief)
     return _lookup(fw, plan, resp, ind, brief)
 
 

@@ -9,8 +9,6 @@ import logging
 import sys
 from typing import Any
 
-from bot.app import create_app
-from bot.channels.console import ConsoleChannel
 from bot.commands.common import load_kb
 from bot.config import Config, ConfigError
 
@@ -43,7 +41,11 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 async def _chat(config: Config, args: argparse.Namespace) -> None:
-    app = await create_app(config, kb=load_kb(args))
+    from bot.app import create_app  # imported here: `qcbot ask` and `kb` should not pay for it
+    from bot.channels.console import ConsoleChannel
+
+    kb = load_kb(args) if getattr(args, "data", None) else None
+    app = await create_app(config, kb=kb)
     channel = ConsoleChannel(
         app.handler,
         user=args.user,
