@@ -2,9 +2,10 @@
 
 The generator plays WeCom: encrypted 智能机器人 group @-mentions with valid signatures, sent
 open-loop at a fixed rate to 127.0.0.1 only, bounded in count and time. The server answers
-with the real handler (bot.app.create_app: knowledge base, librarian, storage).
+with the real handler (bot.app.create_app: knowledge base, librarian, storage); a second run
+puts a trivial echo handler behind the same channel code to show the adapter's own cost.
 
-Run: .venv/bin/python bench/bench_wecom.py [--rate 550] [--duration 20]
+Run: .venv/bin/python bench/bench_wecom.py [--rate 550] [--duration 20] [--only real|echo]
 Prints one JSON object: achieved rps, p50/p99 latency, errors, server peak RSS, pass/fail.
 """
 
@@ -54,22 +55,56 @@ def main() -> int:
         result = asyncio.run(load(args.port, args.rate, args.duration, args.connections))
         print(json.dumps(result))
         return 0
-    return orchestrate(args)
+    if args.serve_echo:
+        asyncio.run(serve_echo(args.port))
+        return 0
+    runs = {
+        name: run(args, name) for name in (["real", "echo"] if args.only is None else [args.only])
+    }
+    report = {"machine": f"{os.cpu_count()} cpu", "targets": TARGETS, **runs}
+    print(json.dumps(report, ensure_ascii=False, indent=2))
+    return 0 if all(r["pass"] for name, r in runs.items() if name == "real") else 1
 
 
-def orchestrate(args: argparse.Namespace) -> int:
-    """Start the server, run the generator in a second process, collect the figures."""
+SERVERS = {
+    "real": ["-m", "bot.cli", "serve", "--wecom", "--port", "{port}"],
+    "echo": [__file__, "--serve-echo", "--port", "{port}"],
+}
+
+
+def run(args: argparse.Namespace, name: str) -> dict[str, Any]:
+    """Start one server, run the generator in a second process, collect the figures."""
     port = _free_port()
+    command = [sys.executable, *(part.format(port=port) for part in SERVERS[name])]
     with tempfile.TemporaryDirectory() as tmp:
         server = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve", "--wecom", "--port", str(port)],
-            cwd=ROOT, env=_server_env(tmp), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            command,
+            cwd=ROOT,
+            env=_server_env(tmp),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         try:
             started = _wait_healthy(port, server)
             generator = subprocess.run(
-                [sys.executable, __file__, "--load", "--port", str(port), "--rate", str(args.rate), "--duration", str(args.duration), "--connections", str(args.connections)],
-                capture_output=True, text=True, timeout=args.duration + 60, check=True,
+                [
+                    sys.executable,
+                    __file__,
+                    "--load",
+                    "--port",
+                    str(port),
+                    "--rate",
+                    str(args.rate),
+                    "--duration",
+                    str(args.duration),
+                    "--connections",
+                    str(args.connections),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=args.duration + 60,
+                check=True,
             )
             result = json.loads(generator.stdout.strip().splitlines()[-1])
             result["server_peak_rss_mb"] = _peak_rss_mb(server.pid)
@@ -83,22 +118,51 @@ def orchestrate(args: argparse.Namespace) -> int:
                 _, err = server.communicate()
     result["server_exit"] = server.returncode
     result["server_errors_logged"] = sum('"level": "error"' in line for line in err.splitlines())
-    result["handler"] = "bot.app.create_app (real)"
+    result["handler"] = (
+        "bot.app.create_app (real)" if name == "real" else "echo (channel code only)"
+    )
     result["pass"] = _passes(result)
-    print(json.dumps(result, ensure_ascii=False, indent=2))
-    return 0 if result["pass"] else 1
+    return result
+
+
+async def serve_echo(port: int) -> None:
+    """The same channel code and routes as `qcbot serve --wecom`, behind a trivial handler."""
+    import signal as signals
+
+    from aiohttp import web
+
+    from bot.config import Config
+    from bot.serve import build_channels, plan_channels, stop_channels, web_app
+    from handlers.core import Incoming, Reply
+
+    class Echo:
+        async def handle(self, message: Incoming) -> list[Reply]:
+            return [Reply(text=f"答：{message.text}")]
+
+    config = Config.load()
+    channels = build_channels(config, Echo(), plan_channels(config, wecom=True))
+    runner = web.AppRunner(web_app(channels), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signals.SIGTERM, stop.set)
+    await stop.wait()
+    await runner.cleanup()
+    await stop_channels(channels)
 
 
 def _server_env(tmp: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("QCBOT_")}
-    env.update({
-        "QCBOT_HOST": "127.0.0.1",
-        "QCBOT_DB_PATH": str(Path(tmp) / "bench.db"),
-        "QCBOT_LOG_LEVEL": "WARNING",
-        "QCBOT_WECOM_BOT_TOKEN": TOKEN,
-        "QCBOT_WECOM_BOT_AES_KEY": AES_KEY,
-        "QCBOT_WECOM_API_BASE": "http://127.0.0.1:9",  # never called: answers are passive
-    })
+    env.update(
+        {
+            "QCBOT_HOST": "127.0.0.1",
+            "QCBOT_DB_PATH": str(Path(tmp) / "bench.db"),
+            "QCBOT_LOG_LEVEL": "WARNING",
+            "QCBOT_WECOM_BOT_TOKEN": TOKEN,
+            "QCBOT_WECOM_BOT_AES_KEY": AES_KEY,
+            "QCBOT_WECOM_API_BASE": "http://127.0.0.1:9",  # never called: answers are passive
+        }
+    )
     return env
 
 
@@ -162,7 +226,11 @@ def prepare(count: int) -> list[tuple[dict[str, str], bytes]]:
         }
         encrypted = crypto.encrypt(json.dumps(message, ensure_ascii=False))
         nonce = str(100000 + i)
-        query = {"msg_signature": crypto.sign(stamp, nonce, encrypted), "timestamp": stamp, "nonce": nonce}
+        query = {
+            "msg_signature": crypto.sign(stamp, nonce, encrypted),
+            "timestamp": stamp,
+            "nonce": nonce,
+        }
         requests.append((query, json.dumps({"encrypt": encrypted}).encode()))
     return requests
 
@@ -176,15 +244,25 @@ async def load(port: int, rate: float, duration: float, connections: int) -> dic
     latencies: list[float] = []
     failures: dict[str, int] = {}
     connector = aiohttp.TCPConnector(limit=connections)
-    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=10)) as http:
+    async with aiohttp.ClientSession(
+        connector=connector, timeout=aiohttp.ClientTimeout(total=10)
+    ) as http:
 
         async def one(query: dict[str, str], body: bytes) -> None:
             sent = time.perf_counter()
             try:
-                async with http.post(url, params=query, data=body, headers={"Content-Type": "application/json"}) as response:
+                async with http.post(
+                    url, params=query, data=body, headers={"Content-Type": "application/json"}
+                ) as response:
                     answer = await response.read()
                 ok = response.status == 200 and answer.startswith(b'{"encrypt"')
-                key = "ok" if ok else f"http_{response.status}" if response.status != 200 else "no_passive_answer"
+                key = (
+                    "ok"
+                    if ok
+                    else f"http_{response.status}"
+                    if response.status != 200
+                    else "no_passive_answer"
+                )
             except (aiohttp.ClientError, TimeoutError) as exc:
                 key = type(exc).__name__
             if key == "ok":
@@ -221,10 +299,16 @@ def _percentile(values: list[float], q: float) -> float:
 
 def _args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--rate", type=float, default=550.0, help="requests per second (default 550)")
+    parser.add_argument(
+        "--rate", type=float, default=550.0, help="requests per second (default 550)"
+    )
     parser.add_argument("--duration", type=float, default=20.0, help="seconds of load (default 20)")
     parser.add_argument("--connections", type=int, default=64, help="client connection pool size")
+    parser.add_argument(
+        "--only", choices=["real", "echo"], default=None, help="run one server only"
+    )
     parser.add_argument("--load", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-echo", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rate * args.duration > 20_000 or args.duration > 60:

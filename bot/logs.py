@@ -9,9 +9,17 @@ import time
 from collections.abc import Iterable
 from typing import IO, Any
 
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "taskName",
+}
 MASK = "***"
-NOISY = ("httpx", "httpcore", "aiohttp.access")  # httpx logs request URLs, which carry the bot token
+NOISY = (
+    "httpx",
+    "httpcore",
+    "aiohttp.access",
+)  # httpx logs request URLs, which carry the bot token
 
 
 class JsonFormatter(logging.Formatter):
@@ -23,12 +31,15 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        line.update({k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")})
+        line.update(
+            {k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")}
+        )
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
         return self.mask(json.dumps(line, ensure_ascii=False, default=str))
@@ -39,7 +50,9 @@ class JsonFormatter(logging.Formatter):
         return text
 
 
-def configure_logging(level: str = "INFO", secrets: Iterable[str] = (), stream: IO[str] | None = None) -> logging.Handler:
+def configure_logging(
+    level: str = "INFO", secrets: Iterable[str] = (), stream: IO[str] | None = None
+) -> logging.Handler:
     """Send every log record to `stream` (stderr) as JSON lines; returns the handler."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter(secrets))

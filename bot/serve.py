@@ -65,20 +65,34 @@ def plan_channels(config: Config, telegram: bool = False, wecom: bool = False) -
         telegram = bool(config.telegram_token)
         wecom = any(getattr(config, k) for k in (*BOT_KEYS, *APP_KEYS, *WEBHOOK_KEYS))
         if not telegram and not wecom:
-            raise ConfigError("没有可启动的渠道：请设置 QCBOT_TELEGRAM_TOKEN，或企业微信的 QCBOT_WECOM_BOT_TOKEN 与 QCBOT_WECOM_BOT_AES_KEY")
+            raise ConfigError(
+                "没有可启动的渠道：请设置 QCBOT_TELEGRAM_TOKEN，或企业微信的 QCBOT_WECOM_BOT_TOKEN 与 QCBOT_WECOM_BOT_AES_KEY"
+            )
     if telegram:
         _check_telegram(config)
-    parts = [_started(config, keys) for keys in (BOT_KEYS, APP_KEYS, WEBHOOK_KEYS)] if wecom else [False] * 3
+    parts = (
+        [_started(config, keys) for keys in (BOT_KEYS, APP_KEYS, WEBHOOK_KEYS)]
+        if wecom
+        else [False] * 3
+    )
     if wecom and not any(parts):
-        raise ConfigError("缺少企业微信配置：至少需要智能机器人（QCBOT_WECOM_BOT_TOKEN、QCBOT_WECOM_BOT_AES_KEY）、自建应用或群机器人 QCBOT_WECOM_WEBHOOK_KEY 之一")
+        raise ConfigError(
+            "缺少企业微信配置：至少需要智能机器人（QCBOT_WECOM_BOT_TOKEN、QCBOT_WECOM_BOT_AES_KEY）、自建应用或群机器人 QCBOT_WECOM_WEBHOOK_KEY 之一"
+        )
     _check_aes(config, parts[0], parts[1])
     return Plan(telegram, *parts)
 
 
 def _check_telegram(config: Config) -> None:
     if config.telegram_mode not in ("polling", "webhook"):
-        raise ConfigError(f"配置项 QCBOT_TELEGRAM_MODE 只能是 polling 或 webhook，现为 {config.telegram_mode!r}")
-    webhook = ("telegram_webhook_url", "telegram_secret_token") if config.telegram_mode == "webhook" else ()
+        raise ConfigError(
+            f"配置项 QCBOT_TELEGRAM_MODE 只能是 polling 或 webhook，现为 {config.telegram_mode!r}"
+        )
+    webhook = (
+        ("telegram_webhook_url", "telegram_secret_token")
+        if config.telegram_mode == "webhook"
+        else ()
+    )
     config.require("telegram_token", *webhook)
 
 
@@ -97,7 +111,9 @@ def _check_aes(config: Config, bot: bool, app: bool) -> None:
             if used:
                 WeComCrypto("", getattr(config, name), "")
         except AesKeyError:
-            raise ConfigError(f"配置项 QCBOT_{name.upper()} 无效：EncodingAESKey 应为 43 个字母或数字") from None
+            raise ConfigError(
+                f"配置项 QCBOT_{name.upper()} 无效：EncodingAESKey 应为 43 个字母或数字"
+            ) from None
 
 
 def secrets_of(config: Config) -> list[str]:
@@ -123,28 +139,49 @@ class Channels:
     started: float = field(default_factory=time.monotonic)
 
 
-def build_channels(config: Config, handler: Handler, plan: Plan, clock: Callable[[], float] = time.time) -> Channels:
+def build_channels(
+    config: Config, handler: Handler, plan: Plan, clock: Callable[[], float] = time.time
+) -> Channels:
     """Create the adapters for the plan (inside a running event loop)."""
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
     channels = Channels(plan, session)
     client = _app_client(config, session) if plan.wecom_app else None
     window = config.wecom_callback_window
     if plan.wecom_webhook:
-        channels.webhook = WeComWebhook(session, config.wecom_api_base, config.wecom_webhook_key, config.wecom_webhook_per_minute)
+        channels.webhook = WeComWebhook(
+            session,
+            config.wecom_api_base,
+            config.wecom_webhook_key,
+            config.wecom_webhook_per_minute,
+        )
     if plan.telegram:
         channels.telegram = TelegramChannel(config, handler)
     if plan.wecom_bot:
-        guard = CallbackGuard(WeComCrypto(config.wecom_bot_token, config.wecom_bot_aes_key, ""), window, clock)
+        guard = CallbackGuard(
+            WeComCrypto(config.wecom_bot_token, config.wecom_bot_aes_key, ""), window, clock
+        )
         budget = config.wecom_reply_budget_ms / 1000
-        channels.wecom_bot = WeComBotChannel(guard, handler, session, config.wecom_bot_name, budget, client, channels.webhook)
+        channels.wecom_bot = WeComBotChannel(
+            guard, handler, session, config.wecom_bot_name, budget, client, channels.webhook
+        )
     if client is not None:
-        guard = CallbackGuard(WeComCrypto(config.wecom_token, config.wecom_aes_key, config.wecom_corp_id), window, clock)
+        guard = CallbackGuard(
+            WeComCrypto(config.wecom_token, config.wecom_aes_key, config.wecom_corp_id),
+            window,
+            clock,
+        )
         channels.wecom_app = WeComAppChannel(guard, handler, client, channels.webhook)
     return channels
 
 
 def _app_client(config: Config, session: aiohttp.ClientSession) -> WeComAppClient:
-    return WeComAppClient(session, config.wecom_api_base, config.wecom_corp_id, config.wecom_secret, config.wecom_agent_id)
+    return WeComAppClient(
+        session,
+        config.wecom_api_base,
+        config.wecom_corp_id,
+        config.wecom_secret,
+        config.wecom_agent_id,
+    )
 
 
 def web_app(channels: Channels) -> web.Application:
@@ -195,7 +232,10 @@ async def stop_channels(channels: Channels, drain_seconds: float = DRAIN_SECONDS
     if channels.webhook is not None:
         left = await channels.webhook.close(drain_seconds)
         if left:
-            log.error("webhook messages not sent at shutdown", extra={"event": "webhook_lost", "left": left})
+            log.error(
+                "webhook messages not sent at shutdown",
+                extra={"event": "webhook_lost", "left": left},
+            )
     await channels.session.close()
 
 
@@ -216,12 +256,22 @@ async def serve(config: Config, plan: Plan, stop: asyncio.Event | None = None) -
     stop = stop or _stop_on_signals()
     app = await create_app(config)
     channels = build_channels(config, app.handler, plan)
-    runner = web.AppRunner(web_app(channels), access_log=None, handle_signals=False, shutdown_timeout=10)
+    runner = web.AppRunner(
+        web_app(channels), access_log=None, handle_signals=False, shutdown_timeout=10
+    )
     try:
         await runner.setup()
         await web.TCPSite(runner, config.host, config.port).start()
         await start_channels(channels)
-        log.info("serving", extra={"event": "serve_started", "host": config.host, "port": config.port, "channels": plan.names})
+        log.info(
+            "serving",
+            extra={
+                "event": "serve_started",
+                "host": config.host,
+                "port": config.port,
+                "channels": plan.names,
+            },
+        )
         await stop.wait()
         log.info("stopping", extra={"event": "serve_stopping"})
     finally:

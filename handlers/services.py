@@ -6,18 +6,29 @@ import asyncio
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from bot.storage import Actor, Storage
 from handlers.core import Incoming
+from handlers.reminders.calendar import WorkingTime
+from handlers.reminders.schedule import Rules
 from knowledge.assignment import answerable
+from knowledge.deadlines import plan_deadlines, rolled
 from knowledge.departments import DepartmentIndex
-from knowledge.model import Framework, Indicator, KnowledgeBase, Plan
+from knowledge.model import Deadline, Framework, Indicator, KnowledgeBase, Plan
 from knowledge.qa import Answer, Librarian
 from knowledge.responsibility import Responsibility
 from scoring.questionnaire import Question, questions_for
 
 IsAdmin = Callable[[str, str], bool]
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def utc_now() -> datetime:
+    """The current moment (timezone-aware)."""
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -30,10 +41,15 @@ class Services:
     storage: Storage
     is_admin: IsAdmin = field(default=lambda channel, user_id: False)
     today: Callable[[], date] = date.today
+    now: Callable[[], datetime] = utc_now
+    rules: Rules = field(default_factory=lambda: Rules(WorkingTime(SHANGHAI)))
+    export_dir: Path = Path("qcbot-exports")
+    campaign_year: int | None = None
     framework: Framework = field(init=False)
     responsibility: Responsibility = field(init=False)
     departments: DepartmentIndex = field(init=False)
     _questions: dict[str, tuple[Question, ...]] = field(init=False, default_factory=dict)
+    _deadlines: list[Deadline] | None = field(init=False, default=None)
     _ask_lock: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
 
     def __post_init__(self) -> None:
@@ -50,6 +66,16 @@ class Services:
         if department not in self._questions:
             self._questions[department] = questions_for(self.framework, self.indicators(department))
         return self._questions[department]
+
+    def plan_deadlines(self) -> list[Deadline]:
+        """The plan's own dates (deadlines, phase ends, task 完成时限), rolled to the campaign year."""
+        if self._deadlines is None:
+            self._deadlines = rolled(plan_deadlines(self.plan, self.responsibility), self.campaign_year)
+        return self._deadlines
+
+    def local_now(self) -> datetime:
+        """Now, in the county's time zone."""
+        return self.rules.calendar.local(self.now())
 
     async def ask(self, question: str) -> Answer:
         """The librarian's answer in the deployed plan, computed off the event loop."""

@@ -16,3 +16,7 @@ class KnowledgeError(Exception):
 
 class NotFound(LookupError):
     """An unknown framework, plan, indicator or department was asked for."""
+
+
+class DeadlineError(ValueError):
+    """A deadline the office typed cannot be read; the message says why, in Chinese."""

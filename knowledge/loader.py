@@ -365,10 +365,7 @@ def _phase(file: str, path: str, data: object) -> Phase:
 def _deadline(file: str, path: str, data: object) -> Deadline:
     node = Node(file, path, data, ("id", "date", "text", "departments", "to"))
     depts = node.raw("departments", "all")
-    if depts == "all":
-        departments = None
-    else:
-        departments = node.texts("departments")
+    departments = None if depts == "all" else node.texts("departments")
     when = node.date("date")
     if when is None:
         raise node.error("date", "缺少字段")

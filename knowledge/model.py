@@ -190,6 +190,9 @@ class Deadline:
     date: date
     text: str
     departments: tuple[str, ...] | None = None  # None = all departments
+    source: str = "plan"  # plan | phase | task (Jinan 完成时限) | office (set in chat)
+    original: date | None = None  # the document's date, when rolled to the campaign year
+    tasks: tuple[str, ...] = ()  # the indicator ids due that day (source "task")
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,10 @@ CJK_RANGE = range(0x4E00, 0x9FA6)  # the common CJK block: readings are tabled o
 
 def syllables(text: str) -> tuple[str, ...]:
     """Toneless pinyin of a Chinese string, with the common fuzzy pairs merged (zh/z, ing/in …)."""
-    from pypinyin import Style, lazy_pinyin  # imported lazily: it is slow, and only the build needs it
+    from pypinyin import (  # imported lazily: it is slow, and only the build needs it
+        Style,
+        lazy_pinyin,
+    )
 
     return tuple(_fuzzy(s) for s in lazy_pinyin(text, style=Style.NORMAL, errors="ignore"))
 

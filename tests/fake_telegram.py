@@ -57,7 +57,9 @@ class FakeBotApi:
         self.updates.put_nowait(update)
         return update
 
-    def fail_next(self, method: str, status: int, description: str, retry_after: int | None = None) -> None:
+    def fail_next(
+        self, method: str, status: int, description: str, retry_after: int | None = None
+    ) -> None:
         body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
         if retry_after is not None:
             body["parameters"] = {"retry_after": retry_after}
@@ -79,7 +81,14 @@ class FakeBotApi:
             body = self.failures[method].pop(0)
             return _json(body, body["error_code"])
         if method == "sendMessage" and str(params.get("chat_id")) in self.forbidden_chats:
-            return _json({"ok": False, "error_code": 403, "description": "Forbidden: bot can't initiate conversation with a user"}, 403)
+            return _json(
+                {
+                    "ok": False,
+                    "error_code": 403,
+                    "description": "Forbidden: bot can't initiate conversation with a user",
+                },
+                403,
+            )
         handler = getattr(self, f"_{method}", None)
         result = await handler(params) if handler else True
         return _json({"ok": True, "result": result})
@@ -91,7 +100,11 @@ class FakeBotApi:
         wait = min(float(params.get("timeout", 0) or 0), 0.3)
         batch: list[dict[str, Any]] = []
         try:
-            batch.append(await asyncio.wait_for(self.updates.get(), wait) if wait else self.updates.get_nowait())
+            batch.append(
+                await asyncio.wait_for(self.updates.get(), wait)
+                if wait
+                else self.updates.get_nowait()
+            )
         except (TimeoutError, asyncio.QueueEmpty):
             return []
         while not self.updates.empty():
@@ -102,15 +115,30 @@ class FakeBotApi:
         return self._message(params, text=params["text"])
 
     async def _sendDocument(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
-        return self._message(params, document={"file_id": "doc1", "file_unique_id": "d1", "file_name": params.get("document_name", "")})
+        return self._message(
+            params,
+            document={
+                "file_id": "doc1",
+                "file_unique_id": "d1",
+                "file_name": params.get("document_name", ""),
+            },
+        )
 
     async def _sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
-        return self._message(params, photo=[{"file_id": "ph1", "file_unique_id": "p1", "width": 10, "height": 10}])
+        return self._message(
+            params, photo=[{"file_id": "ph1", "file_unique_id": "p1", "width": 10, "height": 10}]
+        )
 
     def _message(self, params: dict[str, Any], **content: Any) -> dict[str, Any]:
         chat_id = int(params["chat_id"])
         chat = {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup", "title": "群"}
-        return {"message_id": next(self._message_ids), "date": int(time.time()), "chat": chat, "from": BOT, **content}
+        return {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": chat,
+            "from": BOT,
+            **content,
+        }
 
 
 async def _params(request: web.Request) -> dict[str, Any]:
@@ -147,9 +175,19 @@ def utf16_offset(text: str, index: int) -> int:
     return len(text[:index].encode("utf-16-le")) // 2
 
 
-def message(text: str, chat_id: int = -100, user_id: int = 42, reply_to_bot: bool = False, name: str = "张科长") -> dict[str, Any]:
+def message(
+    text: str,
+    chat_id: int = -100,
+    user_id: int = 42,
+    reply_to_bot: bool = False,
+    name: str = "张科长",
+) -> dict[str, Any]:
     """An update carrying a text message; @mentions and /commands get their entities."""
-    chat = {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup", "title": "质量强县工作群"}
+    chat = {
+        "id": chat_id,
+        "type": "private" if chat_id > 0 else "supergroup",
+        "title": "质量强县工作群",
+    }
     msg: dict[str, Any] = {
         "message_id": next(_msg_ids),
         "date": int(time.time()),
@@ -161,7 +199,13 @@ def message(text: str, chat_id: int = -100, user_id: int = 42, reply_to_bot: boo
     if entities:
         msg["entities"] = entities
     if reply_to_bot:
-        msg["reply_to_message"] = {"message_id": 1, "date": int(time.time()), "chat": chat, "from": BOT, "text": "上一条回答"}
+        msg["reply_to_message"] = {
+            "message_id": 1,
+            "date": int(time.time()),
+            "chat": chat,
+            "from": BOT,
+            "text": "上一条回答",
+        }
     return {"message": msg}
 
 
@@ -172,7 +216,9 @@ def _entities(text: str) -> list[dict[str, Any]]:
     if at >= 0:
         found.append({"type": "mention", "offset": utf16_offset(text, at), "length": len(mention)})
     if text.startswith("/"):
-        found.append({"type": "bot_command", "offset": 0, "length": utf16_offset(text, len(text.split()[0]))})
+        found.append(
+            {"type": "bot_command", "offset": 0, "length": utf16_offset(text, len(text.split()[0]))}
+        )
     return found
 
 
@@ -182,7 +228,14 @@ def press(sent: Call, label: str, user_id: int = 42) -> dict[str, Any]:
     button = next(b for row in markup for b in row if b["text"] == label)
     chat_id = int(sent.params["chat_id"])
     chat = {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup", "title": "群"}
-    bot_message = {"message_id": 77, "date": int(time.time()), "chat": chat, "from": BOT, "text": sent.params["text"], "reply_markup": sent.params["reply_markup"]}
+    bot_message = {
+        "message_id": 77,
+        "date": int(time.time()),
+        "chat": chat,
+        "from": BOT,
+        "text": sent.params["text"],
+        "reply_markup": sent.params["reply_markup"],
+    }
     return {
         "callback_query": {
             "id": f"cq{next(_msg_ids)}",

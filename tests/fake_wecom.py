@@ -74,7 +74,9 @@ class FakeWeCom:
         if request.query.get("corpsecret") != "app-secret":
             return web.json_response({"errcode": 40001, "errmsg": "invalid credential"})
         self.token = f"ACCESS_TOKEN_{next(self._tokens)}"
-        return web.json_response({"errcode": 0, "errmsg": "ok", "access_token": self.token, "expires_in": 7200})
+        return web.json_response(
+            {"errcode": 0, "errmsg": "ok", "access_token": self.token, "expires_in": 7200}
+        )
 
     async def _post(self, request: web.Request) -> web.Response:
         path = "/" + request.match_info["path"]
@@ -90,7 +92,9 @@ class FakeWeCom:
             code = self.scripted[path].pop(0)
             return web.json_response({"errcode": code, "errmsg": "scripted"})
         if path.endswith("upload") or path.endswith("upload_media"):
-            return web.json_response({"errcode": 0, "errmsg": "ok", "type": "file", "media_id": "MEDIA_1"})
+            return web.json_response(
+                {"errcode": 0, "errmsg": "ok", "type": "file", "media_id": "MEDIA_1"}
+            )
         return web.json_response({"errcode": 0, "errmsg": "ok"})
 
 

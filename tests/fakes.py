@@ -44,10 +44,21 @@ class Assessment:
         key = (message.chat_id, message.user_id)
         if message.text.strip() == "/assess":
             self.answers[key] = []
-            return [Reply(title="自评", text="第1题：是否成立质量强县工作领导小组？", choices=(Choice("是", "assess:q1:yes"), Choice("否", "assess:q1:no")))]
+            return [
+                Reply(
+                    title="自评",
+                    text="第1题：是否成立质量强县工作领导小组？",
+                    choices=(Choice("是", "assess:q1:yes"), Choice("否", "assess:q1:no")),
+                )
+            ]
         if message.payload and message.payload.startswith("assess:q1:"):
             self.answers.setdefault(key, []).append(message.payload)
-            return [Reply(text="第2题：是否印发年度工作要点？", choices=(Choice("是", "assess:q2:yes"), Choice("需要说明", LONG_PAYLOAD)))]
+            return [
+                Reply(
+                    text="第2题：是否印发年度工作要点？",
+                    choices=(Choice("是", "assess:q2:yes"), Choice("需要说明", LONG_PAYLOAD)),
+                )
+            ]
         if message.payload and message.payload.startswith("assess:q2:"):
             answers = [*self.answers.get(key, []), message.payload]
             score = sum(a.endswith(":yes") for a in answers) * 5

@@ -26,7 +26,9 @@ async def api() -> AsyncIterator[FakeBotApi]:
 
 async def running(api: FakeBotApi, handler: RecordingHandler, **extra: object) -> TelegramChannel:
     base = await api.start()
-    config = Config.from_mapping({"telegram_token": TOKEN, "telegram_base_url": base, "telegram_poll_timeout": 1, **extra})
+    config = Config.from_mapping(
+        {"telegram_token": TOKEN, "telegram_base_url": base, "telegram_poll_timeout": 1, **extra}
+    )
     channel = TelegramChannel(config, handler)
     await channel.start()
     return channel
@@ -64,7 +66,9 @@ async def test_reply_to_the_bot_and_commands_are_answered(api: FakeBotApi) -> No
     assert [m.text for m in handler.received] == ["那标准化呢？", "/help"]
 
 
-async def test_private_chat_needs_no_mention_and_deep_link_starts_assessment(api: FakeBotApi) -> None:
+async def test_private_chat_needs_no_mention_and_deep_link_starts_assessment(
+    api: FakeBotApi,
+) -> None:
     handler = RecordingHandler()
     channel = await running(api, handler)
     try:
@@ -73,7 +77,10 @@ async def test_private_chat_needs_no_mention_and_deep_link_starts_assessment(api
         await eventually(lambda: len(api.sent()) == 2)
     finally:
         await channel.stop()
-    assert [(m.text, m.chat_type) for m in handler.received] == [("你好", "private"), ("/assess", "private")]
+    assert [(m.text, m.chat_type) for m in handler.received] == [
+        ("你好", "private"),
+        ("/assess", "private"),
+    ]
 
 
 async def test_full_exchange_with_inline_keyboard(api: FakeBotApi) -> None:
@@ -87,7 +94,11 @@ async def test_full_exchange_with_inline_keyboard(api: FakeBotApi) -> None:
         api.push(press(first, "是"))
         await eventually(lambda: len(api.sent()) == 2)
         second = api.sent()[1]
-        datas = [b["callback_data"] for row in second.params["reply_markup"]["inline_keyboard"] for b in row]
+        datas = [
+            b["callback_data"]
+            for row in second.params["reply_markup"]["inline_keyboard"]
+            for b in row
+        ]
         assert all(len(d.encode()) <= 64 for d in datas)
         api.push(press(second, "需要说明"))
         await eventually(lambda: len(api.sent()) == 3)
@@ -96,7 +107,9 @@ async def test_full_exchange_with_inline_keyboard(api: FakeBotApi) -> None:
     assert [m.payload for m in handler.received] == [None, "assess:q1:yes", LONG_PAYLOAD]
     assert handler.received[1].text == "是"
     assert len(api.sent("answerCallbackQuery")) == 2
-    assert "自评完成" in api.sent()[2].params["text"] and "得分 5 分" in api.sent()[2].params["text"]
+    assert (
+        "自评完成" in api.sent()[2].params["text"] and "得分 5 分" in api.sent()[2].params["text"]
+    )
 
 
 async def test_duplicate_update_is_handled_once(api: FakeBotApi) -> None:
@@ -180,7 +193,11 @@ async def test_webhook_checks_the_secret_and_dedupes(api: FakeBotApi) -> None:
 
     handler = RecordingHandler()
     channel = await running(
-        api, handler, telegram_mode="webhook", telegram_secret_token="s3cret-Token_1", telegram_webhook_url="https://bot.example.cn/telegram/abc123"
+        api,
+        handler,
+        telegram_mode="webhook",
+        telegram_secret_token="s3cret-Token_1",
+        telegram_webhook_url="https://bot.example.cn/telegram/abc123",
     )
     app = web.Application()
     app.router.add_post(channel.webhook_path, channel.webhook)
@@ -191,7 +208,9 @@ async def test_webhook_checks_the_secret_and_dedupes(api: FakeBotApi) -> None:
     try:
         async with ClientSession() as http:
             bad = await http.post(url, json=update, headers={SECRET_HEADER: "wrong"})
-            garbage = await http.post(url, data=b"{not json", headers={SECRET_HEADER: "s3cret-Token_1"})
+            garbage = await http.post(
+                url, data=b"{not json", headers={SECRET_HEADER: "s3cret-Token_1"}
+            )
             for _ in range(2):
                 ok = await http.post(url, json=update, headers={SECRET_HEADER: "s3cret-Token_1"})
                 assert ok.status == 200

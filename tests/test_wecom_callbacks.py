@@ -35,17 +35,28 @@ class WeCom:
     api: FakeWeCom
     base: str
 
-    async def post_bot(self, plain: dict[str, Any] | str, timestamp: int | None = None, nonce: str = "1372623149") -> Any:
+    async def post_bot(
+        self, plain: dict[str, Any] | str, timestamp: int | None = None, nonce: str = "1372623149"
+    ) -> Any:
         query, encrypted = sealed(WeChatCrypto(BOT_TOKEN, v.V1_KEY, ""), plain, timestamp, nonce)
         return await self.client.post("/wecom/bot", params=query, json={"encrypt": encrypted})
 
 
-def sealed(theirs: WeChatCrypto, plain: dict[str, Any] | str, timestamp: int | None, nonce: str) -> tuple[dict[str, str], str]:
+def sealed(
+    theirs: WeChatCrypto, plain: dict[str, Any] | str, timestamp: int | None, nonce: str
+) -> tuple[dict[str, str], str]:
     """What WeCom would send: the signed query and the ciphertext (made by wechatpy)."""
     text = plain if isinstance(plain, str) else json.dumps(plain, ensure_ascii=False)
     stamp = str(timestamp or int(time.time()))
-    fields = dict(re.findall(r"<(\w+)>(?:<!\[CDATA\[)?(.*?)(?:\]\]>)?</\1>", theirs.encrypt_message(text, nonce, stamp)))
-    return {"msg_signature": fields["MsgSignature"], "timestamp": stamp, "nonce": nonce}, fields["Encrypt"]
+    fields = dict(
+        re.findall(
+            r"<(\w+)>(?:<!\[CDATA\[)?(.*?)(?:\]\]>)?</\1>",
+            theirs.encrypt_message(text, nonce, stamp),
+        )
+    )
+    return {"msg_signature": fields["MsgSignature"], "timestamp": stamp, "nonce": nonce}, fields[
+        "Encrypt"
+    ]
 
 
 def opened(body: bytes) -> dict[str, Any]:
@@ -53,10 +64,18 @@ def opened(body: bytes) -> dict[str, Any]:
     reply = json.loads(body)
     envelope = f"<xml><Encrypt><![CDATA[{reply['encrypt']}]]></Encrypt></xml>"
     theirs = WeChatCrypto(BOT_TOKEN, v.V1_KEY, "")
-    return dict(json.loads(theirs.decrypt_message(envelope, reply["msgsignature"], str(reply["timestamp"]), reply["nonce"])))
+    return dict(
+        json.loads(
+            theirs.decrypt_message(
+                envelope, reply["msgsignature"], str(reply["timestamp"]), reply["nonce"]
+            )
+        )
+    )
 
 
-def group_text(content: str, msgid: str = "MSGID1", base: str = "", user: str = "USERID") -> dict[str, Any]:
+def group_text(
+    content: str, msgid: str = "MSGID1", base: str = "", user: str = "USERID"
+) -> dict[str, Any]:
     return {
         "msgid": msgid,
         "aibotid": "AIBOTID",
@@ -76,7 +95,12 @@ Make = Callable[..., Awaitable[WeCom]]
 async def wecom() -> AsyncIterator[Make]:
     running: list[WeCom] = []
 
-    async def make(respond: Callable[[Incoming], list[Reply]] = echo, delay: float = 0.0, clock: Callable[[], float] = time.time, **extra: Any) -> WeCom:
+    async def make(
+        respond: Callable[[Incoming], list[Reply]] = echo,
+        delay: float = 0.0,
+        clock: Callable[[], float] = time.time,
+        **extra: Any,
+    ) -> WeCom:
         api = FakeWeCom()
         base = await api.start()
         settings = {
@@ -109,7 +133,9 @@ async def wecom() -> AsyncIterator[Make]:
 
 
 async def test_url_verification_with_published_vectors(wecom: Make) -> None:
-    bot = await wecom(clock=lambda: 1703041184, wecom_bot_token=v.V4_TOKEN, wecom_bot_aes_key=v.V4_KEY)
+    bot = await wecom(
+        clock=lambda: 1703041184, wecom_bot_token=v.V4_TOKEN, wecom_bot_aes_key=v.V4_KEY
+    )
     answer = await bot.client.get(URL(f"/wecom/bot?{v.V4_QUERY}", encoded=True))
     assert answer.status == 200 and await answer.text() == v.V4_PLAIN
 
@@ -138,7 +164,12 @@ async def test_group_mention_is_answered_passively(wecom: Make) -> None:
     assert reply["msgtype"] == "stream" and reply["stream"]["finish"] is True
     assert reply["stream"]["content"] == "答：计量怎么得分？"
     (incoming,) = bot.handler.received
-    assert (incoming.channel, incoming.chat_type, incoming.chat_id, incoming.user_id) == ("wecom_bot", "group", "CHATID", "USERID")
+    assert (incoming.channel, incoming.chat_type, incoming.chat_id, incoming.user_id) == (
+        "wecom_bot",
+        "group",
+        "CHATID",
+        "USERID",
+    )
     assert incoming.text == "计量怎么得分？" and incoming.mentioned
 
 
@@ -146,12 +177,17 @@ async def test_bot_name_is_stripped_anywhere_when_configured(wecom: Make) -> Non
     bot = await wecom(wecom_bot_name="质量助手")
     await bot.post_bot({**group_text("请问 @质量助手 标准化怎么评？"), "chattype": "single"})
     assert bot.handler.received[0].text == "请问 标准化怎么评？"
-    assert bot.handler.received[0].chat_type == "private" and bot.handler.received[0].chat_id == "USERID"
+    assert (
+        bot.handler.received[0].chat_type == "private"
+        and bot.handler.received[0].chat_id == "USERID"
+    )
 
 
 async def test_forged_signature_is_rejected(wecom: Make) -> None:
     bot = await wecom()
-    query, encrypted = sealed(WeChatCrypto("not-our-token", v.V1_KEY, ""), group_text("@RobotA 你好"), None, "1")
+    query, encrypted = sealed(
+        WeChatCrypto("not-our-token", v.V1_KEY, ""), group_text("@RobotA 你好"), None, "1"
+    )
     answer = await bot.client.post("/wecom/bot", params=query, json={"encrypt": encrypted})
     assert answer.status == 403 and bot.handler.received == []
 
@@ -172,12 +208,16 @@ async def test_replayed_message_is_answered_once(wecom: Make) -> None:
 async def test_stale_timestamp_is_rejected(wecom: Make) -> None:
     bot = await wecom(wecom_callback_window=300)
     for skew in (-301, 400):
-        answer = await bot.post_bot(group_text("@RobotA 你好", msgid=f"S{skew}"), timestamp=int(time.time()) + skew)
+        answer = await bot.post_bot(
+            group_text("@RobotA 你好", msgid=f"S{skew}"), timestamp=int(time.time()) + skew
+        )
         assert answer.status == 403
     assert bot.handler.received == []
 
 
-async def test_malformed_bodies_get_400_and_a_log_line(wecom: Make, caplog: pytest.LogCaptureFixture) -> None:
+async def test_malformed_bodies_get_400_and_a_log_line(
+    wecom: Make, caplog: pytest.LogCaptureFixture
+) -> None:
     bot = await wecom()
     query, not_json = sealed(WeChatCrypto(BOT_TOKEN, v.V1_KEY, ""), "这不是 JSON", None, "9")
     cases: list[tuple[dict[str, str], bytes]] = [
@@ -220,7 +260,14 @@ async def test_numbered_choices_turn_a_digit_into_a_press(wecom: Make) -> None:
 
 async def test_enter_chat_event_gets_a_text_welcome(wecom: Make) -> None:
     bot = await wecom(respond=lambda m: [Reply(text="你好，我是质量强县助手。")])
-    event = {"msgid": "E1", "create_time": int(time.time()), "aibotid": "AIBOTID", "from": {"userid": "U1"}, "msgtype": "event", "event": {"eventtype": "enter_chat"}}
+    event = {
+        "msgid": "E1",
+        "create_time": int(time.time()),
+        "aibotid": "AIBOTID",
+        "from": {"userid": "U1"},
+        "msgtype": "event",
+        "event": {"eventtype": "enter_chat"},
+    }
     reply = opened(await (await bot.post_bot(event)).read())
     assert reply == {"msgtype": "text", "text": {"content": "你好，我是质量强县助手。"}}
     assert bot.handler.received[0].text == "/start"
@@ -235,9 +282,18 @@ async def test_app_message_is_answered_through_message_send(wecom: Make) -> None
     assert answer.status == 200 and await answer.read() == b""
     await eventually(lambda: bool(app.api.called("/cgi-bin/message/send")))
     (sent,) = app.api.called("/cgi-bin/message/send")
-    assert sent.body == {"touser": "ChenJiaShun", "msgtype": "text", "agentid": 1000002, "text": {"content": "答：你好"}}
+    assert sent.body == {
+        "touser": "ChenJiaShun",
+        "msgtype": "text",
+        "agentid": 1000002,
+        "text": {"content": "答：你好"},
+    }
     (incoming,) = app.handler.received
-    assert (incoming.channel, incoming.chat_type, incoming.message_id) == ("wecom_app", "private", "1456453720")
+    assert (incoming.channel, incoming.chat_type, incoming.message_id) == (
+        "wecom_app",
+        "private",
+        "1456453720",
+    )
     again = await app.client.post("/wecom/app", params=v.V1B, data=v.V1B_BODY.encode())
     assert again.status == 200
     await settle()
@@ -246,7 +302,11 @@ async def test_app_message_is_answered_through_message_send(wecom: Make) -> None
 
 async def test_app_rejects_bad_xml_dtd_and_missing_encrypt(wecom: Make) -> None:
     app = await wecom(clock=lambda: int(v.V1B["timestamp"]))
-    bodies = [b"<xml><Encrypt>", b'<!DOCTYPE x [<!ENTITY a "b">]><xml><Encrypt>&a;</Encrypt></xml>', b"<xml><ToUserName>x</ToUserName></xml>"]
+    bodies = [
+        b"<xml><Encrypt>",
+        b'<!DOCTYPE x [<!ENTITY a "b">]><xml><Encrypt>&a;</Encrypt></xml>',
+        b"<xml><ToUserName>x</ToUserName></xml>",
+    ]
     for body in bodies:
         answer = await app.client.post("/wecom/app", params=v.V1B, data=body)
         assert answer.status == 400
@@ -257,5 +317,9 @@ async def test_healthz_reports_channels(wecom: Make) -> None:
     bot = await wecom(wecom_webhook_key="hook-key")
     answer = await bot.client.get("/healthz")
     status = await answer.json()
-    assert status["status"] == "ok" and status["channels"] == ["wecom_bot", "wecom_app", "wecom_webhook"]
+    assert status["status"] == "ok" and status["channels"] == [
+        "wecom_bot",
+        "wecom_app",
+        "wecom_webhook",
+    ]
     assert status["webhook_queue"] == 0

@@ -38,23 +38,39 @@ def app() -> WeComCrypto:
 
 def test_v1a_url_verification() -> None:
     q = v.V1A
-    assert app().verify_and_decrypt(q["msg_signature"], q["timestamp"], q["nonce"], q["echostr"]) == v.V1A_PLAIN.encode()
+    assert (
+        app().verify_and_decrypt(q["msg_signature"], q["timestamp"], q["nonce"], q["echostr"])
+        == v.V1A_PLAIN.encode()
+    )
 
 
 def test_v1b_xml_message() -> None:
     q = v.V1B
-    assert app().verify_and_decrypt(q["msg_signature"], q["timestamp"], q["nonce"], v.V1B_ENCRYPT).decode() == v.V1B_PLAIN
+    assert (
+        app()
+        .verify_and_decrypt(q["msg_signature"], q["timestamp"], q["nonce"], v.V1B_ENCRYPT)
+        .decode()
+        == v.V1B_PLAIN
+    )
 
 
 def test_v2_json_message_bytes() -> None:
     q = v.V2
-    assert app().verify_and_decrypt(q["msg_signature"], q["timestamp"], q["nonce"], v.V2_ENCRYPT).decode() == v.V2_PLAIN
+    assert (
+        app()
+        .verify_and_decrypt(q["msg_signature"], q["timestamp"], q["nonce"], v.V2_ENCRYPT)
+        .decode()
+        == v.V2_PLAIN
+    )
 
 
 def test_v3a_signature_and_wrong_nonce() -> None:
     crypto = WeComCrypto(v.V3_TOKEN, v.V3_KEY, v.V3_CORP)
     q = v.V3A
-    assert crypto.verify_and_decrypt(q["msg_signature"], q["timestamp"], q["nonce"], q["echostr"]) == v.V3A_PLAIN.encode()
+    assert (
+        crypto.verify_and_decrypt(q["msg_signature"], q["timestamp"], q["nonce"], q["echostr"])
+        == v.V3A_PLAIN.encode()
+    )
     with pytest.raises(SignatureError):
         crypto.verify_and_decrypt(q["msg_signature"], q["timestamp"], "437374424", q["echostr"])
 
@@ -62,7 +78,9 @@ def test_v3a_signature_and_wrong_nonce() -> None:
 def test_v3b_decrypt() -> None:
     crypto = WeComCrypto(v.V3_TOKEN, v.V3_KEY, v.V3_CORP)
     q = v.V3B
-    plain = crypto.verify_and_decrypt(q["msg_signature"], q["timestamp"], q["nonce"], v.V3B_ENCRYPT).decode()
+    plain = crypto.verify_and_decrypt(
+        q["msg_signature"], q["timestamp"], q["nonce"], v.V3B_ENCRYPT
+    ).decode()
     assert "<FromUserName><![CDATA[messense]]></FromUserName>" in plain
     assert "<Content><![CDATA[test]]></Content>" in plain and "4363689963896700987" in plain
 
@@ -77,13 +95,21 @@ def test_v3c_deterministic_encrypt() -> None:
 def test_v4_empty_receiveid_from_url_encoded_query() -> None:
     q = {k: vals[0] for k, vals in parse_qs(v.V4_QUERY).items()}
     crypto = WeComCrypto(v.V4_TOKEN, v.V4_KEY, "")
-    assert crypto.verify_and_decrypt(q["msg_signature"], q["timestamp"], q["nonce"], q["echostr"]) == v.V4_PLAIN.encode()
+    assert (
+        crypto.verify_and_decrypt(q["msg_signature"], q["timestamp"], q["nonce"], q["echostr"])
+        == v.V4_PLAIN.encode()
+    )
 
 
 def test_v5_ai_bot_json_both_ways() -> None:
     crypto = WeComCrypto(v.V1_TOKEN, v.V1_KEY, "")
     q = v.V5
-    assert crypto.verify_and_decrypt(q["msg_signature"], q["timestamp"], q["nonce"], v.V5_ENCRYPT).decode() == v.V5_PLAIN
+    assert (
+        crypto.verify_and_decrypt(
+            q["msg_signature"], q["timestamp"], q["nonce"], v.V5_ENCRYPT
+        ).decode()
+        == v.V5_PLAIN
+    )
     encrypted = crypto.encrypt(v.V5_PLAIN, random16=FIXED)
     assert encrypted == v.V5_ENCRYPT
     assert crypto.sign(q["timestamp"], q["nonce"], encrypted) == q["msg_signature"]
@@ -195,13 +221,18 @@ def test_wechatpy_encrypts_ours_decrypts(receive_id: str) -> None:
     plain = "<xml><Content><![CDATA[标准化工作怎么评分？]]></Content></xml>"
     reply = theirs.encrypt_message(plain, "12345", "1700000001")
     fields = dict(re.findall(r"<(\w+)>(?:<!\[CDATA\[)?(.*?)(?:\]\]>)?</\1>", reply))
-    decrypted = ours.verify_and_decrypt(fields["MsgSignature"], fields["TimeStamp"], fields["Nonce"], fields["Encrypt"])
+    decrypted = ours.verify_and_decrypt(
+        fields["MsgSignature"], fields["TimeStamp"], fields["Nonce"], fields["Encrypt"]
+    )
     assert decrypted.decode() == plain
 
 
 def test_wechatpy_agrees_on_signatures() -> None:
     theirs = WeChatCrypto(v.V3_TOKEN, v.V3_KEY, v.V3_CORP)
     q = v.V3A
-    assert theirs.check_signature(q["msg_signature"], q["timestamp"], q["nonce"], q["echostr"]) == v.V3A_PLAIN
+    assert (
+        theirs.check_signature(q["msg_signature"], q["timestamp"], q["nonce"], q["echostr"])
+        == v.V3A_PLAIN
+    )
     with pytest.raises(InvalidSignatureException):
         theirs.check_signature(q["msg_signature"], q["timestamp"], "437374424", q["echostr"])

@@ -32,13 +32,17 @@ async def api(clock: FakeClock) -> AsyncIterator[tuple[FakeWeCom, str, aiohttp.C
 
 
 def app_client(base: str, session: aiohttp.ClientSession, clock: FakeClock) -> WeComAppClient:
-    return WeComAppClient(session, base, "ww1436e0e65a779aee", "app-secret", "1000002", clock=clock, sleep=clock.sleep)
+    return WeComAppClient(
+        session, base, "ww1436e0e65a779aee", "app-secret", "1000002", clock=clock, sleep=clock.sleep
+    )
 
 
 # --- 自建应用 client ------------------------------------------------------------------------
 
 
-async def test_token_is_cached_and_refreshed_after_42001(api: tuple[FakeWeCom, str, aiohttp.ClientSession], clock: FakeClock) -> None:
+async def test_token_is_cached_and_refreshed_after_42001(
+    api: tuple[FakeWeCom, str, aiohttp.ClientSession], clock: FakeClock
+) -> None:
     fake, base, session = api
     client = app_client(base, session, clock)
     await client.send_message("u1", "text", {"content": "一"})
@@ -52,7 +56,9 @@ async def test_token_is_cached_and_refreshed_after_42001(api: tuple[FakeWeCom, s
     assert sends[-1].body["text"] == {"content": "三"}
 
 
-async def test_token_refreshes_before_it_expires(api: tuple[FakeWeCom, str, aiohttp.ClientSession], clock: FakeClock) -> None:
+async def test_token_refreshes_before_it_expires(
+    api: tuple[FakeWeCom, str, aiohttp.ClientSession], clock: FakeClock
+) -> None:
     fake, base, session = api
     client = app_client(base, session, clock)
     await client.token()
@@ -60,7 +66,9 @@ async def test_token_refreshes_before_it_expires(api: tuple[FakeWeCom, str, aioh
     assert await client.token() == "ACCESS_TOKEN_2"
 
 
-async def test_busy_and_rate_limited_answers_back_off(api: tuple[FakeWeCom, str, aiohttp.ClientSession], clock: FakeClock) -> None:
+async def test_busy_and_rate_limited_answers_back_off(
+    api: tuple[FakeWeCom, str, aiohttp.ClientSession], clock: FakeClock
+) -> None:
     fake, base, session = api
     client = app_client(base, session, clock)
     fake.script("/cgi-bin/message/send", 45009, -1)
@@ -69,7 +77,9 @@ async def test_busy_and_rate_limited_answers_back_off(api: tuple[FakeWeCom, str,
     assert len(fake.called("/cgi-bin/message/send")) == 3
 
 
-async def test_other_errors_raise_channel_errors(api: tuple[FakeWeCom, str, aiohttp.ClientSession], clock: FakeClock) -> None:
+async def test_other_errors_raise_channel_errors(
+    api: tuple[FakeWeCom, str, aiohttp.ClientSession], clock: FakeClock
+) -> None:
     fake, base, session = api
     client = app_client(base, session, clock)
     fake.script("/cgi-bin/message/send", 81013)
@@ -81,20 +91,34 @@ async def test_other_errors_raise_channel_errors(api: tuple[FakeWeCom, str, aioh
         await bad.token()
 
 
-async def test_reply_with_choices_and_file(api: tuple[FakeWeCom, str, aiohttp.ClientSession], clock: FakeClock, tmp_path: Path) -> None:
+async def test_reply_with_choices_and_file(
+    api: tuple[FakeWeCom, str, aiohttp.ClientSession], clock: FakeClock, tmp_path: Path
+) -> None:
     fake, base, session = api
     sheet = tmp_path / "自评表.xlsx"
     sheet.write_bytes(b"PK fake")
-    reply = Reply(title="自评", text="第1题", choices=(Choice("是", "y"), Choice("否", "n")), files=(FileAttachment(sheet),))
+    reply = Reply(
+        title="自评",
+        text="第1题",
+        choices=(Choice("是", "y"), Choice("否", "n")),
+        files=(FileAttachment(sheet),),
+    )
     await app_client(base, session, clock).send_reply("u1", reply)
     text, media = fake.called("/cgi-bin/message/send")
     assert text.body["text"]["content"] == "【自评】\n第1题\n回复数字选择：1. 是 2. 否"
     (upload,) = fake.called("/cgi-bin/media/upload")
     assert upload.query["type"] == "file" and upload.body["media"] == ("自评表.xlsx", b"PK fake")
-    assert media.body == {"touser": "u1", "msgtype": "file", "agentid": 1000002, "file": {"media_id": "MEDIA_1"}}
+    assert media.body == {
+        "touser": "u1",
+        "msgtype": "file",
+        "agentid": 1000002,
+        "file": {"media_id": "MEDIA_1"},
+    }
 
 
-async def test_long_text_is_split_at_2048_bytes(api: tuple[FakeWeCom, str, aiohttp.ClientSession], clock: FakeClock) -> None:
+async def test_long_text_is_split_at_2048_bytes(
+    api: tuple[FakeWeCom, str, aiohttp.ClientSession], clock: FakeClock
+) -> None:
     fake, base, session = api
     text = "\n".join(f"第{i}项：质量强县评价指标说明" for i in range(300))
     await app_client(base, session, clock).send_reply("u1", Reply(text=text))
@@ -110,7 +134,9 @@ def webhook(base: str, session: aiohttp.ClientSession, clock: FakeClock) -> WeCo
     return WeComWebhook(session, base, "hook-key", per_minute=20, clock=clock, sleep=clock.sleep)
 
 
-async def test_webhook_queue_sends_at_most_20_per_minute(api: tuple[FakeWeCom, str, aiohttp.ClientSession], clock: FakeClock) -> None:
+async def test_webhook_queue_sends_at_most_20_per_minute(
+    api: tuple[FakeWeCom, str, aiohttp.ClientSession], clock: FakeClock
+) -> None:
     fake, base, session = api
     hook = webhook(base, session, clock)
     start = clock.now
@@ -125,7 +151,9 @@ async def test_webhook_queue_sends_at_most_20_per_minute(api: tuple[FakeWeCom, s
     assert sends[0].query == {"key": "hook-key"}
 
 
-async def test_webhook_retries_45009_and_busy_with_backoff(api: tuple[FakeWeCom, str, aiohttp.ClientSession], clock: FakeClock) -> None:
+async def test_webhook_retries_45009_and_busy_with_backoff(
+    api: tuple[FakeWeCom, str, aiohttp.ClientSession], clock: FakeClock
+) -> None:
     fake, base, session = api
     hook = webhook(base, session, clock)
     fake.script("/cgi-bin/webhook/send", 45009, 45009, -1)
@@ -135,7 +163,9 @@ async def test_webhook_retries_45009_and_busy_with_backoff(api: tuple[FakeWeCom,
     assert len(fake.called("/cgi-bin/webhook/send")) == 4 and hook.failed == 0
 
 
-async def test_webhook_gives_up_on_other_errors(api: tuple[FakeWeCom, str, aiohttp.ClientSession], clock: FakeClock) -> None:
+async def test_webhook_gives_up_on_other_errors(
+    api: tuple[FakeWeCom, str, aiohttp.ClientSession], clock: FakeClock
+) -> None:
     fake, base, session = api
     hook = webhook(base, session, clock)
     fake.script("/cgi-bin/webhook/send", 44004)
@@ -145,19 +175,28 @@ async def test_webhook_gives_up_on_other_errors(api: tuple[FakeWeCom, str, aioht
     assert hook.failed == 1 and len(fake.called("/cgi-bin/webhook/send")) == 2
 
 
-async def test_webhook_splits_long_markdown_and_sends_files(api: tuple[FakeWeCom, str, aiohttp.ClientSession], clock: FakeClock, tmp_path: Path) -> None:
+async def test_webhook_splits_long_markdown_and_sends_files(
+    api: tuple[FakeWeCom, str, aiohttp.ClientSession], clock: FakeClock, tmp_path: Path
+) -> None:
     fake, base, session = api
     chart, sheet = tmp_path / "c.png", tmp_path / "s.xlsx"
     chart.write_bytes(b"\x89PNG data")
     sheet.write_bytes(b"PK data")
     text = "\n".join(f"{i}. 各部门完成情况汇总（计量、标准、认证认可）" for i in range(200))
     hook = webhook(base, session, clock)
-    await hook.send(Reply(title="周报", text=text, files=(FileAttachment(chart, "image"), FileAttachment(sheet))))
+    await hook.send(
+        Reply(
+            title="周报", text=text, files=(FileAttachment(chart, "image"), FileAttachment(sheet))
+        )
+    )
     await hook.close()
     sends = [c.body for c in fake.called("/cgi-bin/webhook/send")]
     markdown = [s["markdown"]["content"] for s in sends if s["msgtype"] == "markdown"]
     assert len(markdown) > 1 and all(len(m.encode()) <= 4096 for m in markdown)
     assert markdown[0].startswith("**周报**\n0. ")
     image = sends[-2]["image"]
-    assert base64.b64decode(image["base64"]) == chart.read_bytes() and image["md5"] == hashlib.md5(chart.read_bytes()).hexdigest()
+    assert (
+        base64.b64decode(image["base64"]) == chart.read_bytes()
+        and image["md5"] == hashlib.md5(chart.read_bytes()).hexdigest()
+    )
     assert sends[-1] == {"msgtype": "file", "file": {"media_id": "MEDIA_1"}}

@@ -35,7 +35,9 @@ def utf8_len(text: str) -> int:
     return len(text.encode("utf-8"))
 
 
-def split_lines(lines: Sequence[str], limit: int, measure: Measure, render: Render = str) -> list[str]:
+def split_lines(
+    lines: Sequence[str], limit: int, measure: Measure, render: Render = str
+) -> list[str]:
     """Render raw lines and pack them, joined by newlines, into parts of at most `limit`."""
     parts: list[str] = []
     current: list[str] = []
@@ -90,7 +92,9 @@ def telegram_html(reply: Reply, limit: int = TELEGRAM_LIMIT) -> list[str]:
     return parts
 
 
-def telegram_keyboard(choices: Sequence[Choice], encode: Callable[[str], str]) -> InlineKeyboardMarkup | None:
+def telegram_keyboard(
+    choices: Sequence[Choice], encode: Callable[[str], str]
+) -> InlineKeyboardMarkup | None:
     """Inline buttons for the choices; short labels share a row, long ones get their own."""
     if not choices:
         return None
@@ -101,7 +105,11 @@ def telegram_keyboard(choices: Sequence[Choice], encode: Callable[[str], str]) -
 
 def telegram_caption(caption: str) -> str:
     """A file caption as HTML, cut to Telegram's caption limit."""
-    text = caption if utf16_len(caption) <= TELEGRAM_CAPTION_LIMIT else caption[: TELEGRAM_CAPTION_LIMIT - 1] + "…"
+    text = (
+        caption
+        if utf16_len(caption) <= TELEGRAM_CAPTION_LIMIT
+        else caption[: TELEGRAM_CAPTION_LIMIT - 1] + "…"
+    )
     return html.escape(text)
 
 
@@ -109,7 +117,7 @@ def telegram_caption(caption: str) -> str:
 
 
 def choice_line(choices: Sequence[Choice]) -> str:
-    """"回复数字选择：1. 是 2. 否" for channels without buttons."""
+    """ "回复数字选择：1. 是 2. 否" for channels without buttons."""
     return CHOICE_PROMPT + " ".join(f"{i}. {c.label}" for i, c in enumerate(choices, 1))
 
 

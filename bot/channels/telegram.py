@@ -102,7 +102,14 @@ class TelegramChannel:
                 timeout=timedelta(seconds=self.config.telegram_poll_timeout),
                 allowed_updates=ALLOWED_UPDATES,
             )
-        log.info("telegram started", extra={"event": "telegram_started", "bot": self.username, "mode": self.config.telegram_mode})
+        log.info(
+            "telegram started",
+            extra={
+                "event": "telegram_started",
+                "bot": self.username,
+                "mode": self.config.telegram_mode,
+            },
+        )
 
     async def stop(self) -> None:
         """Stop fetching, finish the queued updates, close the HTTP clients."""
@@ -134,7 +141,9 @@ class TelegramChannel:
             data = json.loads(await request.read())
             update = Update.de_json(data, self.application.bot) if isinstance(data, dict) else None
         except (ValueError, TypeError, KeyError) as exc:
-            log.warning("telegram webhook: malformed body: %s", exc, extra={"event": "telegram_malformed"})
+            log.warning(
+                "telegram webhook: malformed body: %s", exc, extra={"event": "telegram_malformed"}
+            )
             return web.Response(status=400)
         if update is None:
             return web.Response(status=400)
@@ -146,7 +155,10 @@ class TelegramChannel:
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Every update: de-duplicate, then route a message or a button press."""
         if not self.seen.first(update.update_id):
-            log.info("duplicate update ignored", extra={"event": "telegram_duplicate", "update_id": update.update_id})
+            log.info(
+                "duplicate update ignored",
+                extra={"event": "telegram_duplicate", "update_id": update.update_id},
+            )
             return
         if update.callback_query is not None:
             await self._on_press(update.callback_query)
@@ -190,11 +202,18 @@ class TelegramChannel:
         await self.deliver(incoming, replies, reply_to)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        log.error("telegram error: %s", context.error, exc_info=context.error, extra={"event": "telegram_error"})
+        log.error(
+            "telegram error: %s",
+            context.error,
+            exc_info=context.error,
+            extra={"event": "telegram_error"},
+        )
 
     # --- outbound -------------------------------------------------------------------------
 
-    async def deliver(self, incoming: Incoming, replies: Sequence[Reply], reply_to: int | None = None) -> None:
+    async def deliver(
+        self, incoming: Incoming, replies: Sequence[Reply], reply_to: int | None = None
+    ) -> None:
         """Send each reply where it belongs: in place, privately, or to another chat."""
         for reply in replies:
             try:
@@ -251,7 +270,13 @@ class TelegramChannel:
         if attachment.kind == "image":
             await bot.send_photo(chat_id, data, caption=caption, parse_mode=ParseMode.HTML)
         else:
-            await bot.send_document(chat_id, data, filename=Path(attachment.path).name, caption=caption, parse_mode=ParseMode.HTML)
+            await bot.send_document(
+                chat_id,
+                data,
+                filename=Path(attachment.path).name,
+                caption=caption,
+                parse_mode=ParseMode.HTML,
+            )
 
 
 # --- parsing (pure) -----------------------------------------------------------------------

@@ -63,7 +63,9 @@ class WeComAppClient:
         """A valid access_token, fetched at most once at a time."""
         async with self._lock:
             if not self._token or self.clock() >= self._expires:
-                data = await self._get("/cgi-bin/gettoken", {"corpid": self.corp_id, "corpsecret": self.secret})
+                data = await self._get(
+                    "/cgi-bin/gettoken", {"corpid": self.corp_id, "corpsecret": self.secret}
+                )
                 _check(data, "gettoken")
                 self._token = str(data["access_token"])
                 self._expires = self.clock() + float(data.get("expires_in", 7200)) - REFRESH_MARGIN
@@ -76,12 +78,20 @@ class WeComAppClient:
 
     # --- calls ----------------------------------------------------------------------------
 
-    async def call(self, path: str, payload: dict[str, Any] | None = None, form: FormFactory | None = None, **params: str) -> dict[str, Any]:
+    async def call(
+        self,
+        path: str,
+        payload: dict[str, Any] | None = None,
+        form: FormFactory | None = None,
+        **params: str,
+    ) -> dict[str, Any]:
         """POST to an access_token API; refresh the token or back off as WeCom asks."""
         refreshed = False
         for attempt in range(self.attempts):
             token = await self.token()
-            data = await self._post(path, {"access_token": token, **params}, payload, form() if form else None)
+            data = await self._post(
+                path, {"access_token": token, **params}, payload, form() if form else None
+            )
             code = int(data.get("errcode", 0))
             if code in TOKEN_INVALID and not refreshed:
                 self._invalidate(token)
@@ -101,7 +111,9 @@ class WeComAppClient:
         for attachment in reply.files:
             await self.send_file(user_id, attachment)
 
-    async def send_message(self, user_id: str, msgtype: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def send_message(
+        self, user_id: str, msgtype: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
         """message/send to one user."""
         payload = {"touser": user_id, "msgtype": msgtype, "agentid": self.agent_id, msgtype: body}
         return await self.call("/cgi-bin/message/send", payload)
@@ -115,7 +127,9 @@ class WeComAppClient:
     async def upload(self, path: Path, kind: str) -> str:
         """media/upload: a temporary media_id (valid three days)."""
         data = await asyncio.to_thread(Path(path).read_bytes)
-        answer = await self.call("/cgi-bin/media/upload", form=lambda: media_form(data, Path(path).name), type=kind)
+        answer = await self.call(
+            "/cgi-bin/media/upload", form=lambda: media_form(data, Path(path).name), type=kind
+        )
         return str(answer["media_id"])
 
     # --- HTTP -----------------------------------------------------------------------------
@@ -123,12 +137,27 @@ class WeComAppClient:
     async def _get(self, path: str, params: dict[str, str]) -> dict[str, Any]:
         return await self._request("GET", path, params)
 
-    async def _post(self, path: str, params: dict[str, str], payload: dict[str, Any] | None, form: aiohttp.FormData | None) -> dict[str, Any]:
+    async def _post(
+        self,
+        path: str,
+        params: dict[str, str],
+        payload: dict[str, Any] | None,
+        form: aiohttp.FormData | None,
+    ) -> dict[str, Any]:
         return await self._request("POST", path, params, payload, form)
 
-    async def _request(self, method: str, path: str, params: dict[str, str], payload: dict[str, Any] | None = None, form: aiohttp.FormData | None = None) -> dict[str, Any]:
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, str],
+        payload: dict[str, Any] | None = None,
+        form: aiohttp.FormData | None = None,
+    ) -> dict[str, Any]:
         try:
-            async with self.session.request(method, self.base + path, params=params, json=payload, data=form) as response:
+            async with self.session.request(
+                method, self.base + path, params=params, json=payload, data=form
+            ) as response:
                 if response.status != 200:
                     raise ChannelError(f"{path}: HTTP {response.status}")
                 data = await response.json(content_type=None)

@@ -28,7 +28,13 @@ FAILED = "抱歉，处理时出错了，请稍后再试。"
 class WeComAppChannel:
     """Serves /wecom/app: URL verification (GET) and message callbacks (POST)."""
 
-    def __init__(self, guard: CallbackGuard, handler: Handler, client: WeComAppClient, webhook: WeComWebhook | None = None) -> None:
+    def __init__(
+        self,
+        guard: CallbackGuard,
+        handler: Handler,
+        client: WeComAppClient,
+        webhook: WeComWebhook | None = None,
+    ) -> None:
         self.guard = guard
         self.handler = handler
         self.client = client
@@ -60,7 +66,10 @@ class WeComAppChannel:
         message = parse_xml(self.guard.open(query, envelope["Encrypt"]))
         key = message.get("MsgId") or f"{message.get('FromUserName')}:{message.get('CreateTime')}"
         if self.guard.claim(key) is not None:
-            log.info("wecom_app replay answered once", extra={"event": "wecom_replay", "channel": "wecom_app"})
+            log.info(
+                "wecom_app replay answered once",
+                extra={"event": "wecom_replay", "channel": "wecom_app"},
+            )
             return web.Response(status=200, body=b"")
         incoming = self._incoming(message)
         if incoming is not None:
@@ -73,7 +82,9 @@ class WeComAppChannel:
         try:
             replies = await self.handler.handle(incoming)
         except Exception:
-            log.exception("handler failed", extra={"event": "handler_error", "channel": "wecom_app"})
+            log.exception(
+                "handler failed", extra={"event": "handler_error", "channel": "wecom_app"}
+            )
             replies = [Reply(text=FAILED)]
         choices = next((r.choices for r in reversed(replies) if r.choices), ())
         self.choices.remember(incoming.chat_id, incoming.user_id, choices)
@@ -84,12 +95,20 @@ class WeComAppChannel:
             try:
                 await self.client.send_reply(reply.to_chat or incoming.user_id, reply)
             except ChannelError as exc:
-                log.error("wecom_app send failed: %s", exc, extra={"event": "wecom_app_send_failed"})
+                log.error(
+                    "wecom_app send failed: %s", exc, extra={"event": "wecom_app_send_failed"}
+                )
 
     def _incoming(self, message: dict[str, str]) -> Incoming | None:
         user = message.get("FromUserName", "")
         kind = message.get("MsgType")
-        text = message.get("Content") if kind == "text" else message.get("Recognition") if kind == "voice" else None
+        text = (
+            message.get("Content")
+            if kind == "text"
+            else message.get("Recognition")
+            if kind == "voice"
+            else None
+        )
         if not user or text is None:
             return None
         choice = self.choices.resolve(user, user, text)

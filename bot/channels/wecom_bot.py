@@ -89,7 +89,10 @@ class WeComBotChannel:
         key = str(message.get("msgid") or f"{query.nonce}:{query.timestamp}:{query.msg_signature}")
         previous = self.guard.claim(key)
         if previous is not None:
-            log.info("wecom_bot replay answered once", extra={"event": "wecom_replay", "channel": "wecom_bot"})
+            log.info(
+                "wecom_bot replay answered once",
+                extra={"event": "wecom_replay", "channel": "wecom_bot"},
+            )
             return _body(previous)
         incoming = self._incoming(message)
         if incoming is None:
@@ -106,23 +109,33 @@ class WeComBotChannel:
             self._track(self._answer_later(task, str(message.get("response_url", ""))))
             return b""
         replies = task.result()
+        if not replies:
+            return b""  # nothing to say: an empty 200 is a valid answer
         if _is_event(message):
-            return self._seal({"msgtype": "text", "text": {"content": wecom_single(replies)}}, nonce)
+            return self._seal(
+                {"msgtype": "text", "text": {"content": wecom_single(replies)}}, nonce
+            )
         return self._seal(await self._stream(replies), nonce)
 
     async def _replies(self, incoming: Incoming) -> list[Reply]:
         try:
             replies = await self.handler.handle(incoming)
         except Exception:
-            log.exception("handler failed", extra={"event": "handler_error", "channel": "wecom_bot"})
+            log.exception(
+                "handler failed", extra={"event": "handler_error", "channel": "wecom_bot"}
+            )
             replies = [Reply(text=FAILED)]
         self.choices.remember(incoming.chat_id, incoming.user_id, _last_choices(replies))
         return await self._keep_in_place(incoming, replies)
 
     async def _answer_later(self, task: asyncio.Task[list[Reply]], response_url: str) -> None:
         replies = await task
+        if not replies:
+            return
         if not response_url:
-            log.error("slow answer without response_url dropped", extra={"event": "wecom_bot_dropped"})
+            log.error(
+                "slow answer without response_url dropped", extra={"event": "wecom_bot_dropped"}
+            )
             return
         payload = {"msgtype": "markdown", "markdown": {"content": wecom_single(replies)}}
         try:
@@ -142,7 +155,9 @@ class WeComBotChannel:
             if reply.to_chat == WEBHOOK_CHAT and self.webhook is not None:
                 await self.webhook.send(reply)
             elif reply.to_chat:
-                log.warning("wecom_bot cannot send to another chat", extra={"event": "wecom_bot_to_chat"})
+                log.warning(
+                    "wecom_bot cannot send to another chat", extra={"event": "wecom_bot_to_chat"}
+                )
             elif reply.private and incoming.chat_type == "group":
                 kept.append(await self._private(incoming, reply))
             else:
@@ -170,8 +185,17 @@ class WeComBotChannel:
         return {"msgtype": "stream", "stream": stream}
 
     def _seal(self, reply: dict[str, Any], nonce: str) -> bytes:
-        encrypted, signature, timestamp = self.guard.seal(json.dumps(reply, ensure_ascii=False), nonce)
-        return json.dumps({"encrypt": encrypted, "msgsignature": signature, "timestamp": int(timestamp), "nonce": nonce}).encode()
+        encrypted, signature, timestamp = self.guard.seal(
+            json.dumps(reply, ensure_ascii=False), nonce
+        )
+        return json.dumps(
+            {
+                "encrypt": encrypted,
+                "msgsignature": signature,
+                "timestamp": int(timestamp),
+                "nonce": nonce,
+            }
+        ).encode()
 
     def _track(self, coro: Any) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)
@@ -209,7 +233,11 @@ class WeComBotChannel:
             raw = str((message.get("voice") or {}).get("content", ""))
         elif kind == "mixed":
             items = (message.get("mixed") or {}).get("msg_item") or []
-            raw = " ".join(str((i.get("text") or {}).get("content", "")) for i in items if i.get("msgtype") == "text")
+            raw = " ".join(
+                str((i.get("text") or {}).get("content", ""))
+                for i in items
+                if i.get("msgtype") == "text"
+            )
         elif _is_event(message) and (message.get("event") or {}).get("eventtype") == "enter_chat":
             return "/start"
         else:
@@ -239,7 +267,10 @@ async def _image_item(path: Path) -> dict[str, Any] | None:
     data = await asyncio.to_thread(Path(path).read_bytes)
     if len(data) > IMAGE_LIMIT:
         return None
-    return {"msgtype": "image", "image": {"base64": base64.b64encode(data).decode(), "md5": hashlib.md5(data).hexdigest()}}
+    return {
+        "msgtype": "image",
+        "image": {"base64": base64.b64encode(data).decode(), "md5": hashlib.md5(data).hexdigest()},
+    }
 
 
 def _json_object(raw: bytes) -> dict[str, Any]:

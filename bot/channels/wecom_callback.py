@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from bot.channels.errors import ChannelError, MalformedRequest, RejectedRequest, StaleTimestamp
-from bot.channels.memory import LruDict
+from bot.channels.memory import LruDict, SeenIds
 from bot.channels.wecom_crypto import WeComCrypto
 
 log = logging.getLogger("qcbot.wecom")
@@ -37,22 +37,32 @@ class CallbackQuery:
     @classmethod
     def parse(cls, request: web.Request) -> CallbackQuery:
         query = request.query
-        try:
-            values = [query["msg_signature"], query["timestamp"], query["nonce"]]
-        except KeyError as exc:
-            raise MalformedRequest(f"missing query parameter {exc}") from None
+        missing = [k for k in ("msg_signature", "timestamp", "nonce") if k not in query]
+        if missing:
+            raise MalformedRequest(f"missing query parameter {missing[0]}")
         # yarl turns a literal "+" into a space; WeCom's base64 never contains spaces
-        return cls(*values, echostr=query.get("echostr", "").replace(" ", "+"))
+        echostr = query.get("echostr", "").replace(" ", "+")
+        return cls(query["msg_signature"], query["timestamp"], query["nonce"], echostr)
 
 
 class CallbackGuard:
     """Checks and opens callbacks for one receiveid; remembers what was already answered."""
 
-    def __init__(self, crypto: WeComCrypto, window: int = 300, clock: Clock = time.time, remember: int = 20_000) -> None:
+    def __init__(
+        self,
+        crypto: WeComCrypto,
+        window: int = 300,
+        clock: Clock = time.time,
+        remember: int = 20_000,
+        keep_answers: int = 1_000,
+    ) -> None:
         self.crypto = crypto
         self.window = window
         self.clock = clock
-        self.answers: LruDict[str, bytes] = LruDict(remember)
+        self.seen: SeenIds[str] = SeenIds(
+            remember
+        )  # ids outlive bodies: retries come within seconds
+        self.answers: LruDict[str, bytes] = LruDict(keep_answers)
 
     def check_time(self, timestamp: str) -> None:
         """Reject timestamps outside ±window seconds of our clock."""
@@ -68,13 +78,17 @@ class CallbackGuard:
         if not query.echostr:
             raise MalformedRequest("missing echostr")
         self.check_time(query.timestamp)
-        plain = self.crypto.verify_and_decrypt(query.msg_signature, query.timestamp, query.nonce, query.echostr)
+        plain = self.crypto.verify_and_decrypt(
+            query.msg_signature, query.timestamp, query.nonce, query.echostr
+        )
         return plain.decode("utf-8")
 
     def open(self, query: CallbackQuery, encrypted: str) -> bytes:
         """Check the window and signature, then decrypt the message."""
         self.check_time(query.timestamp)
-        return self.crypto.verify_and_decrypt(query.msg_signature, query.timestamp, query.nonce, encrypted)
+        return self.crypto.verify_and_decrypt(
+            query.msg_signature, query.timestamp, query.nonce, encrypted
+        )
 
     def seal(self, plaintext: str, nonce: str) -> tuple[str, str, str]:
         """Encrypt a passive reply: (encrypt, signature, timestamp)."""
@@ -84,24 +98,35 @@ class CallbackGuard:
 
     def claim(self, key: str) -> bytes | None:
         """None the first time a message is seen; afterwards the answer given then (maybe empty)."""
-        previous = self.answers.get(key)
-        if previous is None:
-            self.answers.put(key, NOT_ANSWERED)
-        return previous
+        if self.seen.first(key):
+            return None
+        return self.answers.get(key) or NOT_ANSWERED
 
     def record(self, key: str, body: bytes) -> None:
         self.answers.put(key, body)
 
 
-async def guarded(name: str, handle: Callable[[], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+async def guarded(
+    name: str, handle: Callable[[], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
     """Run a callback handler; turn channel errors into 400/403 with one log line."""
     try:
         return await handle()
     except RejectedRequest as exc:
-        log.warning("%s callback rejected: %s", name, exc, extra={"event": "wecom_rejected", "channel": name, "reason": type(exc).__name__})
+        log.warning(
+            "%s callback rejected: %s",
+            name,
+            exc,
+            extra={"event": "wecom_rejected", "channel": name, "reason": type(exc).__name__},
+        )
         return web.Response(status=403)
     except ChannelError as exc:
-        log.warning("%s callback malformed: %s", name, exc, extra={"event": "wecom_malformed", "channel": name, "reason": type(exc).__name__})
+        log.warning(
+            "%s callback malformed: %s",
+            name,
+            exc,
+            extra={"event": "wecom_malformed", "channel": name, "reason": type(exc).__name__},
+        )
         return web.Response(status=400)
 
 

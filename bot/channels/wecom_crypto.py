@@ -65,7 +65,9 @@ class WeComCrypto:
     def verify(self, msg_signature: str, timestamp: str, nonce: str, encrypted: str) -> None:
         """Raise SignatureError unless msg_signature is right (constant-time compare)."""
         expected = self.sign(timestamp, nonce, encrypted)
-        if not hmac.compare_digest(expected.encode(), msg_signature.lower().encode("utf-8", "replace")):
+        if not hmac.compare_digest(
+            expected.encode(), msg_signature.lower().encode("utf-8", "replace")
+        ):
             raise SignatureError()
 
     def encrypt(self, message: str | bytes, random16: bytes | None = None) -> str:
@@ -88,7 +90,9 @@ class WeComCrypto:
             raise ReceiveIdError()
         return plain[20 : 20 + length]
 
-    def verify_and_decrypt(self, msg_signature: str, timestamp: str, nonce: str, encrypted: str) -> bytes:
+    def verify_and_decrypt(
+        self, msg_signature: str, timestamp: str, nonce: str, encrypted: str
+    ) -> bytes:
         """Verify the signature, then decrypt: the usual callback step."""
         self.verify(msg_signature, timestamp, nonce, encrypted)
         return self.decrypt(encrypted)

@@ -80,7 +80,10 @@ class WeComWebhook:
             try:
                 await asyncio.wait_for(self.queue.join(), timeout)
             except TimeoutError:
-                log.error("webhook queue not drained", extra={"event": "webhook_undrained", "left": self.queue.qsize()})
+                log.error(
+                    "webhook queue not drained",
+                    extra={"event": "webhook_undrained", "left": self.queue.qsize()},
+                )
         return self.queue.qsize()
 
     async def close(self, timeout: float | None = None) -> int:
@@ -116,7 +119,12 @@ class WeComWebhook:
             if code not in RETRY_DELAYS or attempt + 1 == self.attempts:
                 raise WeComApiError(code, errmsg, "webhook/send")
             delay = RETRY_DELAYS[code] * 2**attempt
-            log.warning("webhook errcode %s, retrying in %.0fs", code, delay, extra={"event": "webhook_retry", "errcode": code})
+            log.warning(
+                "webhook errcode %s, retrying in %.0fs",
+                code,
+                delay,
+                extra={"event": "webhook_retry", "errcode": code},
+            )
             await self.sleep(delay)
 
     async def _throttle(self) -> None:
@@ -133,15 +141,22 @@ class WeComWebhook:
     async def _file_message(self, attachment: FileAttachment) -> Message:
         data = await asyncio.to_thread(Path(attachment.path).read_bytes)
         if attachment.kind == "image" and len(data) <= IMAGE_LIMIT:
-            image = {"base64": base64.b64encode(data).decode(), "md5": hashlib.md5(data).hexdigest()}
+            image = {
+                "base64": base64.b64encode(data).decode(),
+                "md5": hashlib.md5(data).hexdigest(),
+            }
             return {"msgtype": "image", "image": image}
         media_id = await self._upload(data, Path(attachment.path).name)
         return {"msgtype": "file", "file": {"media_id": media_id}}
 
     async def _upload(self, data: bytes, filename: str) -> str:
-        answer = await self._request("upload_media", {"key": self.key, "type": "file"}, data=media_form(data, filename))
+        answer = await self._request(
+            "upload_media", {"key": self.key, "type": "file"}, data=media_form(data, filename)
+        )
         if int(answer.get("errcode", 0)) != 0:
-            raise WeComApiError(int(answer["errcode"]), str(answer.get("errmsg", "")), "webhook/upload_media")
+            raise WeComApiError(
+                int(answer["errcode"]), str(answer.get("errmsg", "")), "webhook/upload_media"
+            )
         return str(answer["media_id"])
 
     async def _post(self, api: str, message: Message) -> tuple[int, str]:

@@ -12,10 +12,16 @@ from bot.config import Config, ConfigError
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     """Add `serve`."""
-    serve = sub.add_parser("serve", help="启动机器人服务（Telegram、企业微信），配置读自 QCBOT_* 环境变量")
+    serve = sub.add_parser(
+        "serve", help="启动机器人服务（Telegram、企业微信），配置读自 QCBOT_* 环境变量"
+    )
     serve.add_argument("--telegram", action="store_true", help="启动 Telegram（轮询或 webhook）")
-    serve.add_argument("--wecom", action="store_true", help="启动企业微信（智能机器人、自建应用、群机器人）")
-    serve.add_argument("--port", type=int, default=None, help="HTTP 端口（默认 QCBOT_PORT 或 8080）")
+    serve.add_argument(
+        "--wecom", action="store_true", help="启动企业微信（智能机器人、自建应用、群机器人）"
+    )
+    serve.add_argument(
+        "--port", type=int, default=None, help="HTTP 端口（默认 QCBOT_PORT 或 8080）"
+    )
     serve.add_argument("--config", default=None, help="TOML 配置文件（默认 QCBOT_CONFIG）")
     serve.set_defaults(handler=cmd_serve)
 

@@ -4,11 +4,14 @@ from bot.storage.errors import StorageClosed, StorageError, StorageUnavailable
 from bot.storage.records import (
     Actor,
     AnswerChange,
+    Contact,
     Liaison,
     Progress,
     QuestionLogEntry,
+    ReminderClaim,
     State,
     StoredAnswer,
+    StoredDeadline,
     Value,
 )
 from bot.storage.store import Storage
@@ -16,14 +19,17 @@ from bot.storage.store import Storage
 __all__ = [
     "Actor",
     "AnswerChange",
+    "Contact",
     "Liaison",
     "Progress",
     "QuestionLogEntry",
+    "ReminderClaim",
     "State",
     "Storage",
     "StorageClosed",
     "StorageError",
     "StorageUnavailable",
     "StoredAnswer",
+    "StoredDeadline",
     "Value",
 ]

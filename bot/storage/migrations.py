@@ -61,6 +61,37 @@ def m003_question_log(db: Database) -> None:
     db.table("question_log").create_index(["asked_at"])
 
 
+@MIGRATIONS()
+def m004_reminders(db: Database) -> None:
+    """Deadlines set in chat, where people were last seen, who muted reminders, sent reminders."""
+    db.table("deadlines").create(
+        {"id": int, "plan": str, "date": str, "text": str, "departments": str,
+         "created_by": str, "created_at": str, "channel": str},
+        pk="id",
+        not_null={"plan", "date", "text", "created_at"},
+    )
+    db.table("deadlines").create_index(["plan", "date"])
+    db.table("contacts").create(
+        {"channel": str, "user_id": str, "user_name": str, "private_chat": str,
+         "group_chat": str, "last_chat": str, "seen_at": str},
+        pk=("channel", "user_id"),
+        not_null={"last_chat", "seen_at"},
+    )
+    db.table("mutes").create(
+        {"channel": str, "user_id": str, "muted_at": str},
+        pk=("channel", "user_id"),
+    )
+    # one row per reminder occurrence: the primary key is the claim (exactly once)
+    db.table("reminders").create(
+        {"key": str, "kind": str, "channel": str, "chat_id": str, "target": str,
+         "deadline_id": str, "offset_days": int, "day": str, "due_at": str,
+         "claimed_at": str, "status": str, "detail": str},
+        pk="key",
+        not_null={"kind", "status", "claimed_at"},
+    )
+    db.table("reminders").create_index(["due_at"])
+
+
 def migrate(db: Database) -> list[str]:
     """Apply pending migrations in order; return the names applied now."""
     pending = [m.name for m in MIGRATIONS.pending(db)]

@@ -84,3 +84,47 @@ class QuestionLogEntry:
     hits: tuple[str, ...]
     abstained: bool
     answer: str
+
+
+@dataclass(frozen=True)
+class Contact:
+    """Where a user was last seen: their private chat and the last group, per channel."""
+
+    channel: str
+    user_id: str
+    user_name: str = ""
+    private_chat: str | None = None
+    group_chat: str | None = None
+    last_chat: str = ""
+    seen_at: str = ""
+
+
+@dataclass(frozen=True)
+class StoredDeadline:
+    """A deadline the office set in chat (departments None = every department)."""
+
+    id: int
+    plan: str
+    date: str  # ISO date
+    text: str
+    departments: tuple[str, ...] | None
+    created_by: str
+    created_at: str
+    channel: str
+
+
+@dataclass(frozen=True)
+class ReminderClaim:
+    """One reminder occurrence, claimed before it is sent (its key is unique)."""
+
+    key: str
+    kind: str
+    channel: str
+    chat_id: str
+    target: str
+    deadline_id: str
+    offset_days: int
+    day: str
+    due_at: str
+    status: str = "claimed"  # claimed → sent | failed; or dropped (stale, superseded)
+    detail: str = ""

@@ -16,6 +16,7 @@ from sqlite_utils import Database
 
 from bot.storage.errors import StorageClosed, StorageError, StorageUnavailable
 from bot.storage.migrations import migrate
+from bot.storage.office import OfficeRows
 from bot.storage.records import (
     Actor,
     AnswerChange,
@@ -49,8 +50,8 @@ class _Connection:
             return fn(self.db)
 
 
-class Storage:
-    """Liaisons, answers (with history), conversation state, progress and the question log."""
+class Storage(OfficeRows):
+    """Liaisons, answers (with history), conversation state, progress, the question log, reminders."""
 
     def __init__(self, path: Path, writer: _Connection, reader: _Connection, clock: Clock) -> None:
         self.path = path

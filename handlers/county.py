@@ -1,0 +1,122 @@
+"""The county-wide view the office commands, the digest and the export share: read once, score once."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from bot.storage import StoredAnswer
+from handlers.services import Services
+from knowledge.assignment import OFFICE, bind_problem
+from scoring.answers import Value
+from scoring.progress import (
+    DepartmentProgress,
+    county_assessment,
+    department_progress,
+    merge_answers,
+)
+from scoring.results import Assessment
+from scoring.text import num
+
+
+@dataclass(frozen=True)
+class CountyView:
+    """Every department's progress and the county's estimated score from the stored answers."""
+
+    assessment: Assessment
+    departments: tuple[DepartmentProgress, ...]
+    rows: tuple[StoredAnswer, ...]
+    answers: dict[str, Value]  # merged: the most recent answer to each fact
+
+
+def departments_to_assess(services: Services) -> list[str]:
+    """Departments with self-assessment questions in the plan (those a liaison can bind to)."""
+    named = list(services.responsibility.by_department)
+    if OFFICE not in named:
+        named.append(OFFICE)
+    out = []
+    for dept in named:
+        known = services.kb.departments.get(dept)
+        if known is not None and bind_problem(known) is None and services.questions(dept):
+            out.append(dept)
+    return out
+
+
+def unit_ids(services: Services, indicator_id: str) -> tuple[str, ...]:
+    """Canonical departments responsible for an indicator (for the county's gaps)."""
+    indicator = services.framework.indicators.get(indicator_id)
+    return services.responsibility.departments(indicator) if indicator is not None else ()
+
+
+async def county_view(services: Services) -> CountyView:
+    """Read every answer and liaison of the plan; score the county and each department."""
+    plan = services.plan
+    rows = await services.storage.plan_answer_rows(plan.id)
+    liaisons = Counter(lia.department for lia in await services.storage.liaisons(plan.id))
+    merged = merge_answers(rows)
+    today = services.today()
+    assessment = county_assessment(
+        services.framework, merged, plan=plan, units_for=lambda i: unit_ids(services, i), today=today
+    )
+    by_dept: dict[str, dict[str, Value]] = {}
+    for row in rows:
+        by_dept.setdefault(row.department, {})[row.fact_id] = row.value
+    progress = [
+        department_progress(
+            services.framework, dept, services.questions(dept), by_dept.get(dept, {}),
+            liaisons=liaisons[dept], plan=plan, today=today,
+        )
+        for dept in departments_to_assess(services)
+    ]
+    progress.sort(key=lambda p: (-p.max, -p.questions, p.department))
+    return CountyView(assessment, tuple(progress), tuple(rows), merged)
+
+
+async def unfinished_departments(services: Services) -> frozenset[str]:
+    """Departments with at least one unanswered self-assessment question (cheap: no scoring)."""
+    answered: dict[str, set[str]] = {}
+    for row in await services.storage.plan_answer_rows(services.plan.id):
+        answered.setdefault(row.department, set()).add(row.fact_id)
+    out = set()
+    for lia in await services.storage.liaisons(services.plan.id):
+        done = answered.get(lia.department, set())
+        if any(q.fact.id not in done for q in services.questions(lia.department)):
+            out.add(lia.department)
+    return frozenset(out)
+
+
+# --- text ------------------------------------------------------------------------------------
+
+
+def headline(view: CountyView) -> str:
+    """估计全县得分 62.5/100分, or the tasks done for checklist systems."""
+    result = view.assessment
+    if result.checklist is not None:
+        done = result.checklist
+        bonus = f"，加分{num(result.bonus)}分" if result.bonus else ""
+        return f"全县任务完成：{done.done}/{done.total}项（{num(done.percent, 1)}%）{bonus}"
+    return f"估计全县得分：{num(result.total)}/{num(result.max)}分（未答的按0分计）"
+
+
+def progress_line(p: DepartmentProgress, checklist: bool) -> str:
+    """· 市场监管局：指标12项，已答8项；完成67%（32/47题）；估分22.5/34分；联络员1人."""
+    points = f"任务完成{p.tasks_done}/{p.tasks}项" if checklist else f"估分{num(p.score)}/{num(p.max)}分"
+    who = f"联络员{p.liaisons}人" if p.liaisons else "未绑定联络员"
+    return (
+        f"· {p.department}：指标{p.indicators}项，已答{p.answered_indicators}项；"
+        f"完成{num(p.percent, 1)}%（{p.answered}/{p.questions}题）；{points}；{who}"
+    )
+
+
+def gap_lines(view: CountyView, limit: int) -> list[str]:
+    """The county's largest gaps: what to do and who is responsible, most points first."""
+    lines = []
+    for n, gap in enumerate(view.assessment.gaps[:limit], 1):
+        who = "、".join(gap.departments) or "未指定"
+        lines.append(f"{n}. {gap.indicator} {short(gap.title)}：{gap.action}〔{who}〕")
+    return lines
+
+
+def short(text: str, limit: int = 16) -> str:
+    """The text cut to `limit` characters with an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
