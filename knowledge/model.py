@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
+Day = date  # for fields next to one named `date`
+
 if TYPE_CHECKING:
     from scoring.facts import Fact
     from scoring.rules import Rule
@@ -191,7 +193,7 @@ class Deadline:
     text: str
     departments: tuple[str, ...] | None = None  # None = all departments
     source: str = "plan"  # plan | phase | task (Jinan 完成时限) | office (set in chat)
-    original: date | None = None  # the document's date, when rolled to the campaign year
+    original: Day | None = None  # the document's date, when rolled to the campaign year
     tasks: tuple[str, ...] = ()  # the indicator ids due that day (source "task")
 
 

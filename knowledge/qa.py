@@ -44,7 +44,7 @@ RERANK = 10               # the first hits are reordered by how much of the ques
 COVERAGE_FLOOR = 0.3
 PLAN_MIN_SCORE = 1.5       # a plan passage must share at least this much (idf) with the question
 
-_FILLER = re.compile(r"指标|任务|这块|这项|那项|这条|这个|那个|那边|这边|方面|相关|有关|情况|问题|一下|请问|咱们|我们|我县|本县|县里|没有|怎么办|不一样|不同|区别|差异|出数|完成|一项|哪一项|占多大|多大|占|算|该|？|\?|，|,|。|！|!")
+_FILLER = re.compile(r"指标|任务|这块|这项|那项|这条|这个|那个|那边|这边|方面|相关|有关|情况|问题|一下|请问|咱们|我们|我县|本县|县里|没有|怎么办|不一样|不同|区别|差异|一样|出数|完成|一项|哪一项|占多大|多大|占|算|该|？|\?|，|,|。|！|!")
 _POINTS_WORD = re.compile(r"\d+(\.\d+)?(分|%|‰|项|个|家|次)?")
 _SMALL_TALK = re.compile(r"^(你好|您好|在吗|hello|hi|谢谢|多谢|辛苦了|收到|好的|ok)[!！。.，, ]*$|你是谁|你叫什么|谁开发|谁做的|你能(做|干)什么|你会什么|怎么用你")
 _DEPT_LIST = re.compile(r"(负责|牵头|承担|分管|管|配合|涉及|有|干|报|做)(哪些|哪几|什么|啥|几项|几条|多少|哪条|哪项|哪个)|(哪些|什么|啥).{0,4}(归|是)我|有我们(的)?(什么|啥)?事|有(啥|什么)?事|有(啥|什么)活|任务|分工|which (indicators|tasks)|responsible for")
@@ -137,6 +137,7 @@ class Librarian:
     def _answer(self, question: str, plan: str, framework: str | None) -> Answer:
         query = self._understand(question)
         scope = self._scope(query, plan, framework)
+        query.memo["scope_framework"] = scope.framework
         steps = (self._by_number, self._by_department, self._by_system, self._by_plan, self._by_definition, self._by_aggregate)
         for step in steps:
             answer = step(query, scope)
@@ -163,10 +164,12 @@ class Librarian:
         if framework:
             self.kb.framework(framework)
             return self._scope_of(framework, plan.id)
-        for _, (kind, ref) in self.vocab.systems.find(query.text):  # type: ignore[misc]
+        for _, value in self.vocab.systems.find(query.text):
+            kind, ref = value if isinstance(value, tuple) else ("", "")
             if kind == "plan":
                 return Scope(ref, self.kb.plans[ref].framework, True)
-            return self._scope_of(ref, plan.id)
+            if kind == "framework":
+                return self._scope_of(ref, plan.id)
         return Scope(plan.id, plan.framework, False)
 
     def _scope_of(self, fw_id: str, plan_id: str) -> Scope:
@@ -194,9 +197,11 @@ class Librarian:
         text = query.text
         for pattern in (*(p for _, p in INTENT_PATTERNS), _WHICH_INDICATOR):
             text = pattern.sub(" ", text)
-        for phrase, _ in self.vocab.systems.find(text):
-            text = text.replace(phrase, " ")
-        return [w for w in self.segmenter.words(text) if w not in STOP_WORDS and not _FILLER.fullmatch(w)]
+        systems = {phrase for phrase, _ in self.vocab.systems.find(text)} | self.vocab.system_names
+        return [
+            w for w in self.segmenter.words(text)
+            if w not in STOP_WORDS and not _FILLER.fullmatch(w) and w not in systems
+        ]
 
     def _content_words(self, topic: str) -> list[str]:
         """Words that carry the question's meaning: Chinese words and known technical tokens."""
@@ -207,7 +212,7 @@ class Librarian:
         for word in words:
             if word in STOP_WORDS or _FILLER.fullmatch(word) or _POINTS_WORD.fullmatch(word):
                 continue
-            if word.isascii() and word not in self.index.idf:
+            if word.isascii() and word not in self.index.idf and (len(word) < 3 or not word.isalpha()):
                 continue
             if len(word) >= 2 or word.isascii():
                 out.append(word)
@@ -270,6 +275,8 @@ class Librarian:
 
     def _by_definition(self, query: Query, scope: Scope) -> Answer | None:
         if _WHICH_INDICATOR.search(query.text) or query.intent in _NOT_DEFINITION:
+            return None
+        if query.intent == "aggregate" or _COUNTY.search(query.text) or _PROVINCIAL.search(query.text):
             return None
         terms = [term_of(v) for _, v in self.vocab.terms.find(query.text)]
         if not terms:
@@ -403,11 +410,16 @@ class Librarian:
             return coverage >= 0.75 and bool(hit.name_words)
         if not hit.name_words and hit.score < MIN_SCORE * 2:
             return False
+        if hit.indicator.framework != self._scope_framework(query) and coverage < 0.75:
+            return False  # answering from another system than the deployment's needs more evidence
         if coverage >= MIN_COVERAGE:
             return True
         if coverage >= 0.2 and hit.score >= RICH_SCORE:
             return True
         return len(words) >= LONG_QUESTION and coverage * hit.score >= LONG_EVIDENCE
+
+    def _scope_framework(self, query: Query) -> str:
+        return str(query.memo.get("scope_framework", ""))
 
     def _trusted_hits(self, query: Query, scope: Scope, strict: bool = False, exclude: list[Indicator] | None = None) -> bool:
         hits = [h for h in self._ranked(query, scope) if not exclude or h.indicator not in exclude]
@@ -443,7 +455,7 @@ class Librarian:
 
     def _decline(self, query: Query, scope: Scope, hits: list[Hit]) -> Answer:
         terms = [term_of(v) for _, v in self.vocab.terms.find(query.text)]
-        if terms and query.intent not in ("department",):
+        if terms and query.intent != "department" and not _WHICH_INDICATOR.search(query.text):
             return self._definition(query, scope, terms[0])
         plan_answer = self._plan_answer(query, scope) if PLAN_CUES.search(query.text) else None
         if plan_answer is not None:

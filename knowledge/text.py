@@ -47,7 +47,8 @@ STOP_WORDS = frozenset(
     the a an of to is are was be been what how which who whom where when why for on in at by with from and or
     do does did we our my i me you your it its this that these those there can could should would will shall
     indicator indicators item items row rows task tasks score scored scoring scores point points get gets got
-    many much need needed needs come comes data about please tell know want any some all one""".split()  # noqa: SIM905
+    many much need needed needs come comes data about please tell know want any some all one
+    cover covers covered under related belong belongs regarding concerning mean means meaning""".split()  # noqa: SIM905
 )
 
 

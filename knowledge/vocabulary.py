@@ -82,6 +82,7 @@ class Vocabulary:
         self.levels = Matcher(self._level_phrases())
         self.english = Matcher(self._english_phrases(), min_len=2)
         self.indicator_names = self._indicator_names()
+        self.system_names = frozenset(self.systems.phrases())
 
     def _system_phrases(self) -> list[tuple[str, object]]:
         out: list[tuple[str, object]] = []
