@@ -1,15 +1,21 @@
-"""The one composition point: configuration, knowledge base, librarian, storage and handlers."""
+"""The one composition point: configuration, knowledge base, librarian, storage, handlers, scheduler."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.config import Config
+from bot.config import Config, ConfigError
+from bot.scheduler import Outbox, Scheduler
 from bot.storage import Storage
 from handlers.dispatch import Dispatcher
-from handlers.services import Services
-from knowledge.cache import load_librarian
+from handlers.reminders.calendar import WorkingTime
+from handlers.reminders.schedule import Rules
+from handlers.services import Services, utc_now
 from knowledge.loader import load_knowledge
 from knowledge.model import KnowledgeBase
 from knowledge.qa import Librarian
@@ -17,32 +23,76 @@ from knowledge.qa import Librarian
 
 @dataclass
 class App:
-    """Everything a channel needs: call `handler.handle(incoming)`; `await close()` at the end."""
+    """Everything a channel needs: call `handler.handle(incoming)`; `await close()` at the end.
+
+    Reminders: a channel that can push registers `outbox.register(channel, push)`, where
+    `push(reply)` sends `reply` to `reply.to_chat`; then `start_scheduler()` ticks every minute.
+    """
 
     config: Config
     kb: KnowledgeBase
     librarian: Librarian
     storage: Storage
     handler: Dispatcher
+    outbox: Outbox
+    scheduler: Scheduler
+
+    def start_scheduler(self) -> None:
+        """Start sending reminders through the registered channels."""
+        self.scheduler.start()
 
     async def close(self) -> None:
-        """Release resources (the database)."""
+        """Stop the reminders, then release the database."""
+        await self.scheduler.stop()
         await self.storage.close()
 
 
+def reminder_rules(config: Config) -> Rules:
+    """The reminder rules the configuration asks for."""
+    try:
+        zone = ZoneInfo(config.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"配置项 QCBOT_TIMEZONE 无效：{config.timezone!r}") from None
+    start, end = config.office_hours
+    if not 0 <= start < end <= 24:
+        raise ConfigError(f"配置项 QCBOT_OFFICE_HOURS 无效：{start}-{end}")
+    calendar = WorkingTime(zone, start, end)
+    return Rules(
+        calendar,
+        remind_days=config.remind_days,
+        nudge_weekday=config.nudge_weekday % 7,
+        nudge_hour=min(start + 1, end - 1),
+        digest_weekday=config.digest_weekday % 7,
+        digest_hour=max(start, min(16, end - 2)),
+    )
+
+
 async def create_app(
-    config: Config, *, kb: KnowledgeBase | None = None, librarian: Librarian | None = None
+    config: Config,
+    *,
+    kb: KnowledgeBase | None = None,
+    librarian: Librarian | None = None,
+    now: Callable[[], datetime] = utc_now,
 ) -> App:
     """Load the knowledge base once, build the librarian for config.plan, open storage, wire handlers.
 
-    `kb` and `librarian` may be passed in when already built (tests, several apps in one process).
+    `kb` and `librarian` may be passed in when already built (tests, several apps in one process);
+    `now` is the clock (tests pass a fake one).
     """
-    if kb is None and librarian is None:  # the usual start: the cached index carries the knowledge base
-        librarian = await asyncio.to_thread(load_librarian, None, config.plan)
-    kb = kb if kb is not None else librarian.kb if librarian is not None else await asyncio.to_thread(load_knowledge)
+    kb = kb if kb is not None else await asyncio.to_thread(load_knowledge)
     plan = kb.plan(config.plan)
+    rules = reminder_rules(config)
     if librarian is None:
         librarian = await asyncio.to_thread(Librarian, kb, plan.id)
     storage = await Storage.open(config.db_path)
-    services = Services(kb, plan, librarian, storage, is_admin=config.is_admin)
-    return App(config, kb, librarian, storage, Dispatcher(services))
+    services = Services(
+        kb, plan, librarian, storage,
+        is_admin=config.is_admin,
+        today=lambda: rules.calendar.local(now()).date(),
+        now=now,
+        rules=rules,
+        export_dir=Path(config.export_dir).expanduser().resolve(),
+        campaign_year=config.campaign_year,
+    )
+    outbox = Outbox()
+    return App(config, kb, librarian, storage, Dispatcher(services), outbox, Scheduler(services, outbox, now))

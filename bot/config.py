@@ -59,9 +59,11 @@ class Config:
     wecom_callback_window: int = 300  # seconds a callback timestamp may differ from our clock
     wecom_reply_budget_ms: int = 2000  # answer passively within this, else ack and answer later
     wecom_webhook_per_minute: int = 20  # 群机器人 send limit
-    # reminders
-    remind_days: tuple[int, ...] = (7, 3, 1)
-    office_hours: tuple[int, int] = (9, 18)
+    # reminders (rules in handlers/reminders/schedule.py and the README's 提醒 section)
+    remind_days: tuple[int, ...] = (7, 3, 1)  # days before each deadline
+    office_hours: tuple[int, int] = (9, 18)  # [start, end) hours on working days
+    nudge_weekday: int = 0  # self-assessment nudges: 0 = Monday … 6 = Sunday
+    digest_weekday: int = 4  # the weekly digest to the groups: Friday
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> Config:

@@ -15,7 +15,7 @@ from scoring.progress import (
     department_progress,
     merge_answers,
 )
-from scoring.results import Assessment
+from scoring.results import Assessment, ChecklistEntry
 from scoring.text import num
 
 
@@ -109,12 +109,23 @@ def progress_line(p: DepartmentProgress, checklist: bool) -> str:
 
 
 def gap_lines(view: CountyView, limit: int) -> list[str]:
-    """The county's largest gaps: what to do and who is responsible, most points first."""
+    """The county's largest gaps (who and what to do, most points first), then open tasks."""
     lines = []
     for n, gap in enumerate(view.assessment.gaps[:limit], 1):
         who = "、".join(gap.departments) or "未指定"
         lines.append(f"{n}. {gap.indicator} {short(gap.title)}：{gap.action}〔{who}〕")
+    report = view.assessment.checklist
+    if report is not None and len(lines) < limit:
+        undone = sorted((e for e in report.entries if e.done is not True), key=lambda e: not e.overdue)
+        for n, entry in enumerate(undone[: limit - len(lines)], len(lines) + 1):
+            lines.append(f"{n}. {entry.key} {short(entry.text, 24)}（{_task_state(entry)}）〔{entry.units or '未指定'}〕")
     return lines
+
+
+def _task_state(entry: ChecklistEntry) -> str:
+    if entry.overdue and entry.deadline is not None:
+        return f"逾期，时限{entry.deadline.isoformat()}"
+    return "未填报" if entry.done is None else "未完成"
 
 
 def short(text: str, limit: int = 16) -> str:

@@ -1,4 +1,4 @@
-"""Routing only: which flow an incoming message goes to. Never raises."""
+"""Routing: which flow an incoming message goes to (and where its sender was last seen). Never raises."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from weakref import WeakValueDictionary
 
-from handlers import ask, assess, bind, results
+from handlers import ask, assess, bind, office, remind, results
 from handlers.core import Incoming, Reply
 from handlers.help import CommandCall, help_reply, parse_command, unknown_reply
-from handlers.services import Services
+from handlers.services import Services, actor
 
 log = logging.getLogger(__name__)
 ERROR_TEXT = "抱歉，处理出错了，请稍后再试。"
@@ -29,24 +29,27 @@ async def _myscore(services: Services, message: Incoming, args: str) -> list[Rep
     return await results.on_myscore(services, message)
 
 
-async def _gaps(services: Services, message: Incoming, args: str) -> list[Reply]:
-    return await results.on_gaps(services, message)
-
-
 COMMAND_ROUTES: dict[str, Route] = {
     "/help": _help,
     "/bind": bind.on_command,
     "/assess": _assess,
     "/myscore": _myscore,
-    "/gaps": _gaps,
+    "/gaps": office.on_gaps,
     "/ask": ask.on_question,
+    "/remind": remind.on_remind,
+    "/mute": remind.on_mute,
+    "/unmute": remind.on_unmute,
+    "/deadline": remind.on_deadline,
+    "/progress": office.on_progress,
+    "/export": office.on_export,
+    "/chart": office.on_chart,
 }
 BUTTON_ROUTES: dict[str, Callable[[Services, Incoming, str], Awaitable[list[Reply]]]] = {
     assess.PAYLOAD: assess.on_button,
     bind.PAYLOAD: bind.on_button,
 }
 # commands after which an assessment in progress shows its current question again
-RESHOW_AFTER = ("/help", "/myscore", "/gaps", "/ask")
+RESHOW_AFTER = ("/help", "/myscore", "/gaps", "/ask", "/remind", "/mute", "/unmute", "/deadline")
 
 
 class Dispatcher:
@@ -55,6 +58,7 @@ class Dispatcher:
     def __init__(self, services: Services) -> None:
         self.services = services
         self._locks: WeakValueDictionary[tuple[str, str], asyncio.Lock] = WeakValueDictionary()
+        self._seen: dict[tuple[str, str, str], str] = {}  # (channel, user, chat type) → chat
 
     async def handle(self, message: Incoming) -> list[Reply]:
         """Route one message; on any error log the traceback and apologise (state is kept).
@@ -67,6 +71,7 @@ class Dispatcher:
             lock = self._locks[key] = asyncio.Lock()
         try:
             async with lock:
+                await self._saw(message)
                 return await self._route(message)
         except Exception:
             log.exception(
@@ -74,6 +79,20 @@ class Dispatcher:
                 message.channel, message.user_id, message.chat_id, message.text[:200],
             )
             return [Reply(ERROR_TEXT)]
+
+    async def _saw(self, message: Incoming) -> None:
+        """Remember where the user was last seen (reminders go there); written only on change."""
+        key = (message.channel, message.user_id, message.chat_type)
+        if self._seen.get(key) == message.chat_id:
+            return
+        try:
+            await self.services.storage.saw(
+                actor(message), message.chat_id, message.chat_type == "private"
+            )
+        except Exception:
+            log.exception("recording where %s was seen failed", message.user_id)
+            return
+        self._seen[key] = message.chat_id
 
     async def _route(self, message: Incoming) -> list[Reply]:
         if message.payload is not None:

@@ -31,12 +31,17 @@ async def on_gaps(services: Services, message: Incoming) -> list[Reply]:
     department = await _department(services, message)
     if department is None:
         return [Reply(NOT_BOUND)]
+    return [Reply(await gaps_text(services, department))]
+
+
+async def gaps_text(services: Services, department: str) -> str:
+    """The department's gaps, most points first, and its unanswered questions."""
     answers = await services.storage.answers(services.plan.id, department)
     assessment = _assess(services, department, answers)
     lines = [f"【{department}】失分项"]
     lines += _gap_lines(assessment, MAX_GAPS) or ["暂无可补回的分。"]
     lines += _unanswered_line(services, department, answers)
-    return [Reply("\n".join(lines))]
+    return "\n".join(lines)
 
 
 async def report(services: Services, department: str, gaps: int = SUMMARY_GAPS) -> str:

@@ -50,7 +50,9 @@ async def test_migrations_are_recorded_in_order_and_applied_once(tmp_path: Path)
     db = Database(path)
     names = [m.name for m in MIGRATIONS.applied(db)]
     db.close()
-    assert names == ["m001_liaisons_and_answers", "m002_conversations", "m003_question_log"]
+    assert names == [
+        "m001_liaisons_and_answers", "m002_conversations", "m003_question_log", "m004_reminders",
+    ]
 
 
 async def test_a_partial_schema_is_completed(tmp_path: Path) -> None:

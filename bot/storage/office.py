@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any, TypeVar
 
 from sqlite_utils import Database
@@ -56,7 +57,7 @@ class OfficeRows:
 
         def write(db: Database) -> int:
             with db.atomic():
-                return int(db.table("deadlines").insert(row).last_pk)
+                return int(db.table("deadlines").insert(row).last_pk or 0)
 
         return _deadline({**row, "id": await self._write(write)})
 
@@ -150,10 +151,7 @@ class OfficeRows:
         found: set[str] = set()
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = await self._read(lambda db, c=chunk, m=marks: list(db.execute(
-                f"select key from reminders where key in ({m})", c)))
-            found.update(str(row[0]) for row in rows)
+            found.update(await self._read(partial(_claimed_keys, keys=chunk)))
         return found
 
     async def reminder_rows(self, status: str | None = None) -> list[ReminderClaim]:
@@ -176,6 +174,12 @@ class OfficeRows:
         return await self._read(lambda db: list(db.query(
             "select asked_at, channel, chat_id, user_id, question from question_log"
             " where abstained = 1 order by id desc limit ?", [limit])))
+
+
+def _claimed_keys(db: Database, keys: list[str]) -> set[str]:
+    marks = ",".join("?" * len(keys))
+    rows = db.execute(f"select key from reminders where key in ({marks})", keys).fetchall()
+    return {str(row[0]) for row in rows}
 
 
 def _deadline(row: dict[str, Any]) -> StoredDeadline:

@@ -181,7 +181,7 @@ async def digest_text(services: Services, now: datetime) -> str:
         lines.append(f"…等{len(view.departments)}个部门，管理员可发送 /progress 查看全部")
     gaps = gap_lines(view, DIGEST_GAPS)
     if gaps:
-        lines += [f"失分最多的{len(gaps)}项：", *gaps]
+        lines += [f"最该补的{len(gaps)}项：", *gaps]
     today = services.rules.calendar.local(now).date()
     nxt = upcoming(await all_deadlines(services), today)
     if nxt:

@@ -200,11 +200,13 @@ def _deadline_occurrences(
     cal = rules.calendar
     for deadline in deadlines:
         recipients = deadline_recipients(deadline, audience)
+        moments: dict[datetime, tuple[int, date]] = {}
         for offset in sorted(set(rules.remind_days), reverse=True):
             day = deadline.date - timedelta(days=offset)
             due = cal.next_open(cal.at(day, cal.start_hour))
-            if due.date() > deadline.date:
-                continue  # moved past the deadline: never useful
+            if due.date() <= deadline.date:  # moved past the deadline: never useful
+                moments[due] = (offset, day)  # two moved to one moment: the nearer one only
+        for due, (offset, day) in moments.items():
             for recipient in recipients:
                 yield Occurrence(DEADLINE, recipient, day, due, deadline, offset)
 

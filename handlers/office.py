@@ -1,0 +1,241 @@
+"""The office's commands (admins only): /progress, county-wide /gaps, /export (.xlsx), /chart (PNG)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bot.reports import ReportError
+from bot.reports.charts import Bar, bar_chart
+from bot.reports.workbook import Cell, Sheet, write_workbook
+from handlers import results
+from handlers.core import FileAttachment, Incoming, Reply
+from handlers.county import CountyView, county_view, gap_lines, headline, progress_line, unit_ids
+from handlers.remind import admin_only
+from handlers.reminders.messages import all_deadlines
+from handlers.services import Services
+from knowledge.model import Deadline
+from scoring.checklist import checklist_indicators
+from scoring.engine import framework_facts
+from scoring.facts import Fact
+from scoring.questionnaire import Question
+from scoring.results import Assessment
+from scoring.text import num, qty
+
+MAX_GAPS = 10
+SOURCES = {"plan": "方案", "phase": "方案阶段", "task": "任务完成时限", "office": "质量强县办"}
+CHANNELS = {"console": "终端", "telegram": "Telegram", "wecom_bot": "企业微信", "wecom_app": "企业微信应用"}
+
+
+def is_admin(services: Services, message: Incoming) -> bool:
+    """True for the office's admins (Config.admins)."""
+    return services.is_admin(message.channel, message.user_id)
+
+
+async def on_progress(services: Services, message: Incoming, args: str) -> list[Reply]:
+    """/progress: per department indicators, answered, completion, estimated points."""
+    if not is_admin(services, message):
+        return admin_only("/progress")
+    return [Reply(await progress_text(services))]
+
+
+async def progress_text(services: Services) -> str:
+    """The /progress reply."""
+    view = await county_view(services)
+    checklist = view.assessment.checklist is not None
+    stamp = services.local_now().strftime("%Y-%m-%d %H:%M")
+    lines = [f"【{services.plan.county}】各部门自评进度（{stamp}）", headline(view)]
+    lines += [progress_line(p, checklist) for p in view.departments]
+    bound = sum(1 for p in view.departments if p.liaisons)
+    lines.append(f"共{len(view.departments)}个部门，{bound}个已绑定联络员。/export 导出明细，/chart 看图。")
+    return "\n".join(lines)
+
+
+async def on_gaps(services: Services, message: Incoming, args: str) -> list[Reply]:
+    """/gaps: admins get the county's gaps (or a named department's); liaisons their department's."""
+    if not is_admin(services, message):
+        return await results.on_gaps(services, message)
+    if args:
+        found = services.departments.resolve(args)
+        if len(found) != 1:
+            return [Reply(f"没找到部门“{args[:20]}”。例：/gaps 统计局；只发 /gaps 看全县。")]
+        return [Reply(await results.gaps_text(services, found[0]))]
+    view = await county_view(services)
+    lines = [f"【{services.plan.county}】全县失分项（按可补回分值排序，再列未完成任务）", headline(view)]
+    lines += gap_lines(view, MAX_GAPS) or ["暂无可补回的分。"]
+    if len(view.assessment.gaps) > MAX_GAPS:
+        total = num(sum(g.points for g in view.assessment.gaps))
+        lines.append(f"…共{len(view.assessment.gaps)}项、合计{total}分，/export 的“指标得分”表有全部。")
+    lines += unanswered_line(view.assessment)
+    lines.append("看某部门：/gaps 部门名称")
+    return [Reply("\n".join(lines))]
+
+
+def unanswered_line(result: Assessment) -> list[str]:
+    """How many scored indicators still have unanswered questions, and their points still open."""
+    open_ = [s for s in result.indicators if s.missing and s.kind == "indicator" and s.max]
+    if not open_:
+        return []
+    points = num(sum(s.max - s.score for s in open_))
+    return [f"另有{len(open_)}项指标还有未答的题（最多还差{points}分），/progress 看各部门进度。"]
+
+
+async def on_export(services: Services, message: Incoming, args: str) -> list[Reply]:
+    """/export: the workbook (answers, scores, progress, deadlines, unanswered questions)."""
+    if not is_admin(services, message):
+        return admin_only("/export")
+    view = await county_view(services)
+    sheets = await workbook_sheets(services, view)
+    path = export_path(services, "xlsx")
+    await asyncio.to_thread(write_workbook, path, sheets)
+    caption = f"{services.plan.county}质量强县自评导出（{len(sheets)}个工作表）"
+    counts = "，".join(f"{s.title}{len(s.rows)}行" for s in sheets)
+    return [Reply(
+        f"已导出：{path.name}\n{counts}", files=(FileAttachment(path, "document", caption),),
+        private=True,
+    )]
+
+
+async def on_chart(services: Services, message: Incoming, args: str) -> list[Reply]:
+    """/chart: score against maximum per 一级指标, and completion per department."""
+    if not is_admin(services, message):
+        return admin_only("/chart")
+    view = await county_view(services)
+    county = services.plan.county
+    first, title, unit = level_bars(view.assessment, services)
+    completion = [Bar(p.department, p.percent, 100.0) for p in view.departments]
+    paths = (export_path(services, "png", "levels"), export_path(services, "png", "departments"))
+    try:
+        await asyncio.to_thread(bar_chart, paths[0], f"{county} {title}", first, unit)
+        await asyncio.to_thread(bar_chart, paths[1], f"{county} 各部门自评完成率", completion, "", True)
+    except ReportError as problem:
+        return [Reply(f"图表没能生成：{problem}")]
+    files = (
+        FileAttachment(paths[0], "image", title),
+        FileAttachment(paths[1], "image", "各部门自评完成率"),
+    )
+    return [Reply(f"{headline(view)}\n图1：{title}；图2：各部门自评完成率。", files=files)]
+
+
+def export_path(services: Services, suffix: str, part: str = "") -> Path:
+    """<export_dir>/qcbot-<plan>[-part]-<local time>.<suffix>."""
+    stamp = services.local_now().strftime("%Y%m%d-%H%M%S")
+    name = "-".join(p for p in ("qcbot", services.plan.id, part, stamp) if p)
+    return services.export_dir / f"{name}.{suffix}"
+
+
+# --- chart data -------------------------------------------------------------------------------
+
+
+def level_bars(result: Assessment, services: Services) -> tuple[list[Bar], str, str]:
+    """Score vs maximum per 一级指标; for checklist systems, tasks done vs tasks per 一级."""
+    if result.checklist is None:
+        bars = [Bar(s.level1, s.score, s.max) for s in result.subtotals if s.level2 is None and s.max]
+        return bars, "各一级指标得分与满分", "分"
+    level = {ind.id: ind.level1 for ind in checklist_indicators(services.framework)}
+    done: dict[str, list[int]] = {}
+    for entry in result.checklist.entries:
+        counts = done.setdefault(level.get(entry.indicator, ""), [0, 0])
+        counts[0] += entry.done is True
+        counts[1] += 1
+    return [Bar(name, d, t) for name, (d, t) in done.items()], "各一级指标任务完成数", "项"
+
+
+# --- workbook rows ----------------------------------------------------------------------------
+
+
+async def workbook_sheets(services: Services, view: CountyView) -> list[Sheet]:
+    """The five sheets of /export."""
+    names = {key: c.user_name for key, c in (await services.storage.contacts()).items() if c.user_name}
+    for lia in await services.storage.liaisons(services.plan.id):
+        names[(lia.channel, lia.user_id)] = lia.user_name or names.get((lia.channel, lia.user_id), "")
+    deadlines = await all_deadlines(services)
+    asked = await services.storage.unanswered_questions()
+    return [
+        Sheet("申请表答案", ("部门", "指标编号", "指标", "问题", "答案", "填报人", "填报时间", "渠道"),
+              tuple(answer_rows(services, view, names))),
+        Sheet("指标得分", ("指标编号", "一级指标", "二级指标", "指标", "类型", "得分", "满分", "估算",
+                       "责任部门", "得分理由"), tuple(score_rows(services, view.assessment))),
+        Sheet("部门进度", ("部门", "联络员人数", "指标数", "已答指标", "题目数", "已答题数", "完成率(%)",
+                       "估分", "满分", "已完成任务", "任务数"), tuple(progress_rows(view))),
+        Sheet("时间节点", ("编号", "日期", "星期", "原定日期", "事项", "涉及部门", "来源", "状态"),
+              tuple(deadline_rows(deadlines, services.local_now()))),
+        Sheet("未答问题", ("提问时间", "渠道", "用户", "问题"),
+              tuple((q["asked_at"], CHANNELS.get(q["channel"], q["channel"]), q["user_id"], q["question"])
+                    for q in asked)),
+    ]
+
+
+def answer_rows(
+    services: Services, view: CountyView, names: dict[tuple[str, str], str]
+) -> list[tuple[Cell, ...]]:
+    """One row per stored answer: department, indicator, question, answer, who (name) and when."""
+    facts = framework_facts(services.framework)
+    out: list[tuple[Cell, ...]] = []
+    for row in view.rows:
+        asked = _questions(services, row.department)
+        question = asked.get(row.fact_id)
+        fact = question.fact if question is not None else facts.get(row.fact_id)
+        indicator = question.indicator if question is not None else None
+        text = fact.question if fact is not None else row.fact_id
+        if question is not None and question.fact.id != row.fact_id:
+            text = f"{question.fact.question}（完成日期）"
+        who = names.get((row.channel, row.updated_by)) or row.updated_by
+        out.append((
+            row.department, indicator.id if indicator else "", indicator.label if indicator else "",
+            text, show(fact, row.value), who, row.updated_at, CHANNELS.get(row.channel, row.channel),
+        ))
+    return out
+
+
+def _questions(services: Services, department: str) -> dict[str, Question]:
+    found: dict[str, Question] = {}
+    for q in services.questions(department) if department in services.kb.departments else ():
+        found[q.fact.id] = q
+        if q.done_date is not None:
+            found[q.done_date.id] = q
+    return found
+
+
+def show(fact: Fact | None, value: Any) -> Cell:
+    """An answer as people read it: 是/否, a number with its unit, the text."""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, int | float) and fact is not None:
+        return qty(float(value), fact.shown_unit)
+    return str(value)
+
+
+def score_rows(services: Services, result: Assessment) -> list[tuple[Cell, ...]]:
+    """One row per scored indicator, then the total (the numbers `qcbot score` prints)."""
+    kinds = {"indicator": "指标", "bonus": "加分项", "veto": "否决项", "rejection": "不予受理", "task": "任务"}
+    out: list[tuple[Cell, ...]] = [
+        (s.indicator, s.level1, s.level2 or "", s.title, kinds.get(s.kind, s.kind), s.score, s.max,
+         "是" if s.estimated else "", "、".join(unit_ids(services, s.indicator)), s.reason)
+        for s in result.indicators
+    ]
+    out.append(("合计", "", "", result.status, "", result.total, result.max, "", "", ""))
+    return out
+
+
+def progress_rows(view: CountyView) -> list[tuple[Cell, ...]]:
+    """One row per department."""
+    return [
+        (p.department, p.liaisons, p.indicators, p.answered_indicators, p.questions, p.answered,
+         p.percent, p.score, p.max, p.tasks_done, p.tasks)
+        for p in view.departments
+    ]
+
+
+def deadline_rows(deadlines: list[Deadline], now: datetime) -> list[tuple[Cell, ...]]:
+    """One row per deadline (plan, phases, tasks, the office's), by date."""
+    today = now.date()
+    return [
+        (d.id, d.date.isoformat(), "周" + "一二三四五六日"[d.date.weekday()],
+         d.original.isoformat() if d.original else "", d.text,
+         "、".join(d.departments) if d.departments else "全部部门", SOURCES.get(d.source, d.source),
+         "已过" if d.date < today else "未到")
+        for d in deadlines
+    ]

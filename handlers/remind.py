@@ -1,0 +1,127 @@
+"""Reminder commands: /remind (what is coming), /mute and /unmute, /deadline (the office sets dates)."""
+
+from __future__ import annotations
+
+from handlers.core import Incoming, Reply
+from handlers.reminders.messages import (
+    all_deadlines,
+    concerning,
+    describe,
+    upcoming_occurrences,
+)
+from handlers.services import Services, actor
+from knowledge.deadlines import DeadlineError, day_text, parse_deadline, upcoming
+from knowledge.model import Deadline
+
+UPCOMING_DAYS = 30
+MAX_LINES = 15
+MAX_DEADLINES = 12
+_REMOVE = ("删除", "取消", "remove", "delete")
+
+
+def admin_only(command: str) -> list[Reply]:
+    """The polite refusal of an office command."""
+    return [Reply(
+        f"抱歉，{command} 是质量强县办（管理员）专用的命令。"
+        "你可以用 /myscore、/gaps 查看本部门的情况；如需开通请联系质量强县办。"
+    )]
+
+
+async def on_remind(services: Services, message: Incoming, args: str) -> list[Reply]:
+    """/remind: the reminders coming to this person in the next 30 days (admins: every reminder)."""
+    now = services.now()
+    found = await upcoming_occurrences(services, now, UPCOMING_DAYS)
+    admin = services.is_admin(message.channel, message.user_id)
+    liaison = await services.storage.liaison(message.channel, message.user_id, services.plan.id)
+    if not admin:
+        if liaison is None:
+            return [Reply("你还没有绑定部门，绑定后会收到本部门的截止提醒。先发送：/bind 部门名称")]
+        found = concerning(found, message.channel, message.user_id, liaison.department)
+    today = services.rules.calendar.local(now).date()
+    head = "近30天将发出的提醒（全部）：" if admin else "近30天你会收到的提醒："
+    lines = [describe(o, today) for o in found[:MAX_LINES]]
+    if len(found) > MAX_LINES:
+        lines.append(f"…共{len(found)}条")
+    if not lines:
+        head, lines = "近30天没有要发给你的提醒。", []
+    muted = (message.channel, message.user_id) in await services.storage.muted()
+    tail = ["你已暂停提醒，发送 /unmute 恢复。"] if muted else []
+    nxt = upcoming(await all_deadlines(services), today)
+    if nxt and liaison is not None and not admin:
+        nxt = [d for d in nxt if d.departments is None or liaison.department in d.departments]
+    if nxt:
+        tail.append(f"下一个截止：{day_text(nxt[0].date)} {nxt[0].text[:40]}")
+    return [Reply("\n".join([head, *lines, *tail]))]
+
+
+async def on_mute(services: Services, message: Incoming, args: str) -> list[Reply]:
+    """/mute: no more reminders to this person (group digests still go to the group)."""
+    changed = await services.storage.set_muted(message.channel, message.user_id, True)
+    head = "好的，已暂停给你的提醒（截止提醒、自评催办）。" if changed else "你的提醒已经是暂停状态。"
+    return [Reply(head + "群里的每周进度简报照常。发送 /unmute 恢复。")]
+
+
+async def on_unmute(services: Services, message: Incoming, args: str) -> list[Reply]:
+    """/unmute: reminders again."""
+    changed = await services.storage.set_muted(message.channel, message.user_id, False)
+    head = "已恢复提醒。" if changed else "你的提醒本来就是开启的。"
+    return [Reply(head + "发送 /remind 查看近期提醒。")]
+
+
+async def on_deadline(services: Services, message: Incoming, args: str) -> list[Reply]:
+    """/deadline: list the dates; admins set one ("2026-12-15 提交自评材料 统计局") or delete one."""
+    if not args:
+        return [Reply(await deadlines_text(services))]
+    if not services.is_admin(message.channel, message.user_id):
+        return admin_only("/deadline（设置时间节点）")
+    head, _, rest = args.partition(" ")
+    if head in _REMOVE:
+        return [Reply(await _remove(services, rest.strip()))]
+    today = services.rules.calendar.local(services.now()).date()
+    try:
+        request = parse_deadline(args, services.departments, today)
+    except DeadlineError as problem:
+        return [Reply(str(problem))]
+    stored = await services.storage.add_deadline(
+        services.plan.id, request.date.isoformat(), request.text, request.departments, actor(message)
+    )
+    who = "、".join(request.departments) if request.departments else "全部部门"
+    offsets = "、".join(str(d) for d in sorted(services.rules.remind_days, reverse=True))
+    note = "" if services.rules.calendar.is_workday(request.date) else "（注意：当天不是工作日）"
+    return [Reply(
+        f"已设置时间节点 #{stored.id}：{day_text(request.date)}{note} {request.text}，涉及{who}。\n"
+        f"将在截止前{offsets}天提醒相关联络员（遇周末、节假日或下班时间顺延到下一个工作时段）。\n"
+        f"删除：/deadline 删除 {stored.id}"
+    )]
+
+
+async def _remove(services: Services, number: str) -> str:
+    if not number.lstrip("#").isdigit():
+        return "请写要删除的编号，例如：/deadline 删除 3（编号见 /deadline）"
+    removed = await services.storage.remove_deadline(services.plan.id, int(number.lstrip("#")))
+    return f"已删除时间节点 #{number.lstrip('#')}。" if removed else f"没有编号为 {number} 的时间节点（方案里的时间节点不能删除）。"
+
+
+async def deadlines_text(services: Services) -> str:
+    """The plan's and the office's dates still ahead (and how many have passed)."""
+    today = services.rules.calendar.local(services.now()).date()
+    every = await all_deadlines(services)
+    ahead = upcoming(every, today)
+    lines = [f"{services.plan.county}的时间节点："]
+    lines += [_deadline_line(d) for d in ahead[:MAX_DEADLINES]]
+    if len(ahead) > MAX_DEADLINES:
+        lines.append(f"…共{len(ahead)}个")
+    if not ahead:
+        lines.append("今后没有时间节点。")
+    passed = len(every) - len(ahead)
+    if passed:
+        lines.append(f"已过去{passed}个（/export 的“时间节点”表里有全部）。")
+    lines.append("管理员设置：/deadline 2026-12-15 提交自评材料 统计局")
+    return "\n".join(lines)
+
+
+def _deadline_line(d: Deadline) -> str:
+    number = f"#{d.id.removeprefix('office:')} " if d.source == "office" else ""
+    who = "、".join(d.departments[:4]) + ("等" if len(d.departments) > 4 else "") if d.departments else "全部部门"
+    rolled = f"（原定{d.original.isoformat()}）" if d.original else ""
+    return f"· {number}{day_text(d.date)}{rolled} {d.text[:40]}〔{who}〕"

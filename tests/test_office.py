@@ -1,0 +1,211 @@
+"""The office's commands: permissions, /progress, /gaps, /export (same numbers as `qcbot score`), /chart."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import warnings
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties, findfont
+from openpyxl import load_workbook
+
+from bot.channels.console import ConsoleChannel
+from bot.cli import main
+from bot.reports.charts import cjk_font_path, register_cjk_font
+from bot.storage import Actor
+from handlers.core import Reply
+from knowledge.assignment import OFFICE
+from knowledge.model import KnowledgeBase
+from knowledge.qa import Librarian
+from scoring.engine import framework_facts, score_framework
+from scoring.samples import best_answers
+from tests.messages import Person
+from tests.reminder_helpers import Clock, County, at, county, open_app
+from tests.test_cli_score import as_text
+
+SHEETS = ["申请表答案", "指标得分", "部门进度", "时间节点", "未答问题"]
+
+
+@pytest.fixture
+async def office(tmp_path: Path, kb: KnowledgeBase, librarian: Librarian) -> AsyncIterator[County]:
+    clock = Clock(at("2026-12-01 10:00"))
+    app, recorder = await open_app(tmp_path / "db" / "qcbot.db", kb, librarian, clock)
+    yield await county(app, clock, recorder)
+    await app.close()
+
+
+def files_of(replies: list[Reply]) -> list[Path]:
+    return [Path(f.path) for r in replies for f in r.files]
+
+
+# --- permissions ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["/progress", "/export", "/chart", "/deadline 2026-12-20 报送 统计局"])
+async def test_a_liaison_is_refused_office_commands(office: County, command: str) -> None:
+    reply = await office.zhang.say(command)
+    assert "质量强县办（管理员）专用" in reply and "/myscore" in reply
+    assert not office.zhang.last[0].files
+
+
+async def test_an_unbound_stranger_is_refused_too(office: County) -> None:
+    stranger = Person(office.app.handler, user="x9", name="路人")
+    assert "质量强县办（管理员）专用" in await stranger.say("各部门进度")
+
+
+async def test_a_liaison_sees_and_edits_only_their_own_department(office: County) -> None:
+    for answer in ("自评", "120万元", "五十万人", "2.4"):
+        await office.zhang.say(answer)
+    li = office.li
+    await li.say("自评")
+    await li.say("是")
+    mine = await li.say("/myscore")
+    assert "【财政局】" in mine and "28 质量监管人均经费 0/1分" in mine  # not 统计局's 0.7
+    await li.say("修改第1题")
+    await li.say("否")
+    stats = await office.app.storage.answers("pingyin", "统计局")
+    assert len(stats) == 3 and all(v for v in stats.values())
+    finance = await office.app.storage.answers("pingyin", "财政局")
+    assert set(finance) & set(stats) == set()
+    assert "【统计局】失分项" in await office.zhang.say("/gaps")
+
+
+# --- views ----------------------------------------------------------------------------------------
+
+
+async def test_progress_per_department(office: County) -> None:
+    for answer in ("自评", "120万元", "五十万人", "2.4"):
+        await office.zhang.say(answer)
+    reply = await office.boss.say("/progress")
+    assert reply.startswith("【平阴县】各部门自评进度（2026-12-01 10:00）")
+    assert "估计全县得分：0.7/100分" in reply
+    assert "· 统计局：指标1项，已答1项；完成100%（3/3题）；估分0.7/1分；联络员1人" in reply
+    assert "· 财政局：指标3项，已答0项；完成0%（0/15题）；估分0/6分；联络员1人" in reply
+    assert "· 市场监管局：" in reply and "未绑定联络员" in reply
+
+
+async def test_gaps_county_wide_for_admins(office: County) -> None:
+    for answer in ("自评", "120万元", "五十万人", "2.4"):
+        await office.zhang.say(answer)
+    county_gaps = await office.boss.say("/gaps")
+    assert "全县失分项" in county_gaps and "〔财政局、统计局〕" in county_gaps
+    assert "【统计局】失分项" in await office.boss.say("/gaps 统计局")
+
+
+# --- export ---------------------------------------------------------------------------------------
+
+
+async def store_best_answers(office: County, kb: KnowledgeBase) -> dict[str, object]:
+    plan = kb.plan("pingyin")
+    best = best_answers(kb.framework(plan.framework), plan=plan)
+    await office.app.storage.save_answers("pingyin", OFFICE, best, Actor("console", "boss", "办公室"))
+    return best
+
+
+async def test_export_workbook_holds_the_numbers_of_qcbot_score(
+    office: County, kb: KnowledgeBase, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    best = await store_best_answers(office, kb)
+    await office.zhang.say("今天中午食堂吃什么")  # a question the bot cannot answer
+    await office.boss.say("/export")
+    replies = office.boss.last
+    [path] = files_of(replies)
+    assert path.suffix == ".xlsx" and path.parent == tmp_path / "db" / "exports"
+    assert replies[0].private and replies[0].files[0].kind == "document"
+    book = load_workbook(path, read_only=True)
+    assert book.sheetnames == SHEETS
+    scores = {row[0]: row for row in book["指标得分"].iter_rows(min_row=2, values_only=True)}
+
+    framework = kb.framework("shandong")
+    expected = score_framework(framework, best, plan=kb.plan("pingyin"))
+    assert scores["合计"][5] == expected.total == 100
+    for s in expected.indicators:
+        assert (scores[s.indicator][5], scores[s.indicator][6]) == (s.score, s.max), s.indicator
+
+    answers_file = tmp_path / "best.yaml"
+    facts = framework_facts(framework)
+    answers_file.write_text("".join(
+        f"{json.dumps(k)}: {json.dumps(as_text(facts[k], v), ensure_ascii=False)}\n"
+        for k, v in best.items()), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["score", "--plan", "pingyin", "--answers", str(answers_file), "--json"]) == 0
+    cli = json.loads(capsys.readouterr().out)
+    assert scores["合计"][5] == cli["total"] and scores["合计"][6] == cli["max"]
+    for item in cli["indicators"]:
+        assert scores[item["indicator"]][5:7] == (item["score"], item["max"]), item["indicator"]
+
+    answers = list(book["申请表答案"].iter_rows(min_row=2, values_only=True))
+    assert len(answers) == len(best)
+    assert any(row[0] == OFFICE and row[5] == "办公室" for row in answers)
+    progress = {row[0]: row for row in book["部门进度"].iter_rows(min_row=2, values_only=True)}
+    questions = office.app.handler.services.questions(OFFICE)
+    assert progress[OFFICE][5] == sum(q.fact.id in best for q in questions) > 0
+    assert progress["统计局"][1] == 1 and progress["统计局"][5] == 0
+    deadlines = list(book["时间节点"].iter_rows(min_row=2, values_only=True))
+    assert deadlines[0][:2] == ("materials", "2022-07-26") and deadlines[0][7] == "已过"
+    assert any(row[0] == "office:1" and row[6] == "质量强县办" for row in deadlines)
+    unanswered = [row[3] for row in book["未答问题"].iter_rows(min_row=2, values_only=True)]
+    assert "今天中午食堂吃什么" in unanswered
+    book.close()
+
+
+# --- charts ---------------------------------------------------------------------------------------
+
+
+async def test_chart_sends_two_pngs(office: County, kb: KnowledgeBase) -> None:
+    await store_best_answers(office, kb)
+    await office.boss.say("/chart")
+    replies = office.boss.last
+    paths = files_of(replies)
+    assert len(paths) == 2 and all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in paths)
+    assert [f.kind for f in replies[0].files] == ["image", "image"]
+    assert "估计全县得分：100/100分" in replies[0].text
+
+
+def render(text: str, font: FontProperties) -> np.ndarray:
+    """The text drawn black on white, as a grey image."""
+    fig = Figure(figsize=(3, 1), dpi=100)
+    canvas = FigureCanvasAgg(fig)
+    fig.text(0.05, 0.3, text, fontproperties=font, fontsize=24)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[:, :, :3].mean(axis=2)
+
+
+def test_chinese_labels_render_with_the_registered_font() -> None:
+    register_cjk_font()
+    cjk = FontProperties(fname=str(cjk_font_path()))
+    dejavu = FontProperties(fname=findfont(FontProperties(family="DejaVu Sans")))
+    with warnings.catch_warnings(record=True) as missing:
+        warnings.simplefilter("always")
+        tofu_a, tofu_b = render("质量强县", dejavu), render("得分满分", dejavu)
+    assert any("Glyph" in str(w.message) and "missing" in str(w.message) for w in missing)
+    assert np.array_equal(tofu_a, tofu_b)  # four identical boxes either way
+    real_a, real_b = render("质量强县", cjk), render("得分满分", cjk)  # warnings are errors here
+    blank = render("", cjk)
+    assert (real_a < 128).sum() > 200 and not np.array_equal(real_a, blank)
+    assert not np.array_equal(real_a, real_b)
+    assert not np.array_equal(real_a, tofu_a)
+
+
+async def test_the_console_prints_where_the_files_are(
+    tmp_path: Path, kb: KnowledgeBase, librarian: Librarian
+) -> None:
+    clock = Clock(at("2026-12-01 10:00"))
+    app, _ = await open_app(tmp_path / "c.db", kb, librarian, clock, admins="console:王")
+    try:
+        out = io.StringIO()
+        console = ConsoleChannel(app.handler, user="王", out=out)
+        await console.send("/export")
+        await console.send("/chart")
+        printed = re.findall(r"（文件：(.+?)）", out.getvalue())
+        assert [Path(p).suffix for p in printed] == [".xlsx", ".png", ".png"]
+        assert all(Path(p).is_absolute() and Path(p).is_file() for p in printed)
+    finally:
+        await app.close()
