@@ -15,13 +15,13 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
 
-from bot.channels.errors import AesKeyError
+from bot.channels.errors import AesKeyError, ChannelError
 from bot.channels.telegram import TelegramChannel
 from bot.channels.wecom_api import WeComAppClient
 from bot.channels.wecom_app import WeComAppChannel
@@ -31,7 +31,10 @@ from bot.channels.wecom_crypto import WeComCrypto
 from bot.channels.wecom_webhook import WeComWebhook
 from bot.config import Config, ConfigError
 from bot.logs import configure_logging
-from handlers.core import Handler
+from handlers.core import Handler, Reply
+
+if TYPE_CHECKING:
+    from bot.scheduler import Outbox
 
 log = logging.getLogger("qcbot.serve")
 
@@ -249,6 +252,28 @@ async def _logged(step: Any) -> None:
 # --- the process --------------------------------------------------------------------------
 
 
+def register_pushes(outbox: Outbox, channels: Channels) -> None:
+    """Let the reminder scheduler push through every running channel that can send unprompted."""
+    if channels.telegram is not None:
+        telegram = channels.telegram
+        outbox.register("telegram", lambda reply: telegram.send(reply.to_chat or "", reply))
+    app_client = channels.wecom_app.client if channels.wecom_app is not None else None
+    if app_client is not None:
+        outbox.register("wecom_app", lambda reply: app_client.send_reply(reply.to_chat or "", reply))
+    if channels.wecom_bot is not None and (app_client is not None or channels.webhook is not None):
+        outbox.register("wecom_bot", lambda reply: _push_wecom_bot(reply, app_client, channels.webhook))
+
+
+async def _push_wecom_bot(reply: Reply, client: WeComAppClient | None, webhook: WeComWebhook | None) -> None:
+    """智能机器人 cannot push: private reminders go through the 自建应用, group ones through the 群机器人."""
+    if reply.private and client is not None:
+        await client.send_reply(reply.to_chat or "", reply)
+    elif webhook is not None:
+        await webhook.send(reply)
+    else:
+        raise ChannelError("企业微信没有可用于主动推送的通道（需配置自建应用或群机器人）")
+
+
 async def serve(config: Config, plan: Plan, stop: asyncio.Event | None = None) -> None:
     """Run until `stop` is set (SIGTERM/SIGINT set it), then shut down in order."""
     from bot.app import create_app  # lazy: the app (core flows, storage) is wired elsewhere
@@ -256,6 +281,7 @@ async def serve(config: Config, plan: Plan, stop: asyncio.Event | None = None) -
     stop = stop or _stop_on_signals()
     app = await create_app(config)
     channels = build_channels(config, app.handler, plan)
+    register_pushes(app.outbox, channels)
     runner = web.AppRunner(
         web_app(channels), access_log=None, handle_signals=False, shutdown_timeout=10
     )
@@ -263,6 +289,7 @@ async def serve(config: Config, plan: Plan, stop: asyncio.Event | None = None) -
         await runner.setup()
         await web.TCPSite(runner, config.host, config.port).start()
         await start_channels(channels)
+        app.start_scheduler()
         log.info(
             "serving",
             extra={

@@ -245,6 +245,7 @@ async def test_explanation_and_questions_in_the_middle(app: App) -> None:
     assert number_of(reply) == (1, 47)
     reply = await person.say("计量怎么得分？")
     assert "计量" in person.last[0].text and number_of(reply) == (1, 47)
+    await app.storage.flush()  # the question log is written behind, in batches
     logged = rows(app, "select question, abstained from question_log")
     assert logged == [("计量怎么得分？", 0)]
     assert answers(app, "市场监管局") == {}
@@ -340,6 +341,7 @@ async def test_group_answers_only_when_addressed(app: App) -> None:
     assert await wang.say("中午吃什么", mentioned=False) == ""  # chatter is not an answer
     assert "已保存：120万元" in await wang.say("120", mentioned=False)  # an answer is
     assert "没看懂" in await wang.say("中午吃啥", mentioned=True)
+    await app.storage.flush()
     assert rows(app, "select count(*) from question_log") == [(1,)]
 
 

@@ -150,3 +150,16 @@ async def test_closed_storage_refuses_calls(tmp_path: Path) -> None:
     await store.close()  # twice is fine
     with pytest.raises(StorageClosed):
         await store.answers("pingyin", "统计局")
+
+
+async def test_log_rows_are_written_behind_and_flushed_on_close(tmp_path: Path) -> None:
+    storage = await Storage.open(tmp_path / "q.db")
+    entry = QuestionLogEntry("console", "c1", "u1", "计量怎么得分", "indicator", "criteria", ("shandong:17",), False, "…")
+    await storage.log_question(entry)
+    await storage.log_question(entry)
+    assert len(await storage.questions()) == 2  # readers flush first
+    await storage.log_question(entry)
+    await storage.close()  # close flushes what is still pending
+    reopened = await Storage.open(tmp_path / "q.db")
+    assert len(await reopened.questions()) == 3
+    await reopened.close()

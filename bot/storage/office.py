@@ -43,6 +43,12 @@ class OfficeRows:
     def _now(self) -> str:
         raise NotImplementedError
 
+    def _defer(self, fn: Callable[[Database], object]) -> None:
+        raise NotImplementedError
+
+    async def flush(self) -> None:
+        raise NotImplementedError
+
     # --- deadlines set in chat ----------------------------------------------------------------
 
     async def add_deadline(
@@ -80,21 +86,23 @@ class OfficeRows:
     # --- contacts and mutes -------------------------------------------------------------------
 
     async def saw(self, who: Actor, chat_id: str, private: bool) -> None:
-        """Remember where a user was last seen: their private chat, or the group."""
+        """Remember where a user was last seen: their private chat, or the group (written behind)."""
+        seen: dict[tuple[str, str, str, bool, str], str] = self.__dict__.setdefault("_seen", {})
+        key = (who.channel, who.user_id, chat_id, private, who.user_name)
+        today = self._now()[:10]
+        if seen.get(key) == today:  # already recorded today: nothing new to write
+            return
+        seen[key] = today
         row = {
             "channel": who.channel, "user_id": who.user_id, "user_name": who.user_name,
             "last_chat": chat_id, "seen_at": self._now(),
             "private_chat" if private else "group_chat": chat_id,
         }
-
-        def write(db: Database) -> None:
-            with db.atomic():
-                db.table("contacts").upsert(row, pk=("channel", "user_id"))
-
-        await self._write(write)
+        self._defer(lambda db: db.table("contacts").upsert(row, pk=("channel", "user_id")))
 
     async def contacts(self) -> dict[tuple[str, str], Contact]:
         """Everyone seen, keyed by (channel, user_id)."""
+        await self.flush()
         rows = await self._read(lambda db: list(db.table("contacts").rows))
         return {(r["channel"], r["user_id"]): Contact(**r) for r in rows}
 
@@ -171,6 +179,7 @@ class OfficeRows:
 
     async def unanswered_questions(self, limit: int = 1000) -> list[dict[str, Any]]:
         """Questions the librarian could not answer (abstained), newest first."""
+        await self.flush()
         return await self._read(lambda db: list(db.query(
             "select asked_at, channel, chat_id, user_id, question from question_log"
             " where abstained = 1 order by id desc limit ?", [limit])))

@@ -38,6 +38,9 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+DEFER_SECONDS = 0.2  # how long log-like rows wait to be written together
+
+
 class _Connection:
     """A sqlite-utils Database used by one thread at a time."""
 
@@ -60,6 +63,8 @@ class Storage(OfficeRows):
         self._clock = clock
         self._write_lock = asyncio.Lock()
         self._closed = False
+        self._deferred: list[Callable[[Database], object]] = []
+        self._flush_task: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, path: str | Path, clock: Clock | None = None) -> Storage:
@@ -85,6 +90,7 @@ class Storage(OfficeRows):
         """Wait for the last write, then close both connections."""
         if self._closed:
             return
+        await self.flush()
         async with self._write_lock:
             self._closed = True
             await asyncio.to_thread(self._close_sync)
@@ -113,6 +119,36 @@ class Storage(OfficeRows):
 
     def _now(self) -> str:
         return self._clock().isoformat(timespec="seconds")
+
+    # --- write-behind for log-like rows --------------------------------------------------------
+    # The question log and "where was this user last seen" are records, not answers: they are
+    # written in one batch a moment later instead of costing a thread hop per message. Answers,
+    # progress and state are never deferred. close() and the readers of these rows flush first.
+
+    def _defer(self, fn: Callable[[Database], object]) -> None:
+        self._deferred.append(fn)
+        if self._flush_task is None or self._flush_task.done():
+            self._flush_task = asyncio.get_running_loop().create_task(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(DEFER_SECONDS)
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Write every deferred row now (one transaction)."""
+        if not self._deferred or self._closed:
+            return
+        batch, self._deferred = self._deferred, []
+
+        def write(db: Database) -> None:
+            with db.atomic():
+                for fn in batch:
+                    fn(db)
+
+        try:
+            await self._write(write)
+        except StorageError:
+            log.exception("could not write %d deferred rows", len(batch))
 
     # --- liaisons -----------------------------------------------------------------------------
 
@@ -259,14 +295,11 @@ class Storage(OfficeRows):
             "abstained": int(entry.abstained), "answer": entry.answer[:EXCERPT],
         }
 
-        def write(db: Database) -> None:
-            with db.atomic():
-                db.table("question_log").insert(row)
-
-        await self._write(write)
+        self._defer(lambda db: db.table("question_log").insert(row))
 
     async def questions(self, limit: int = 100) -> list[dict[str, Any]]:
         """The latest logged questions, newest first."""
+        await self.flush()
         return await self._read(lambda db: list(db.query(
             "select * from question_log order by id desc limit ?", [limit])))
 
