@@ -31,7 +31,18 @@ from bot.channels.wecom_crypto import WeComCrypto  # noqa: E402
 
 TOKEN = "benchToken2024"
 AES_KEY = "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt"
-QUESTIONS = [
+def _devset_questions() -> list[str]:
+    """The labelled dev set's questions: a realistic, varied mix (falls back to a short list)."""
+    try:
+        import yaml
+
+        path = Path(__file__).resolve().parent.parent / "tests" / "data" / "devset.yaml"
+        return [str(item["q"]) for item in yaml.safe_load(path.read_text(encoding="utf-8"))]
+    except (OSError, KeyError, TypeError):
+        return FALLBACK_QUESTIONS
+
+
+FALLBACK_QUESTIONS = [
     "计量怎么得分？",
     "标准化工作有哪些指标？",
     "县委书记参会能得几分？",
@@ -43,6 +54,7 @@ QUESTIONS = [
     "质量工作领导小组要成立吗？",
     "食品安全相关的指标有哪些？",
 ]
+QUESTIONS = _devset_questions()
 TARGETS = {"rps": 500.0, "p99_ms": 50.0, "rss_mb": 200.0}
 
 

@@ -6,6 +6,7 @@ number reference → department list → system facts → definition → aggrega
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from dataclasses import dataclass, field
@@ -42,7 +43,8 @@ TIE_RATIO = 0.92           # second hit this close to the first → ask which on
 MAX_HITS = 8
 RERANK = 10               # the first hits are reordered by how much of the question they cover
 COVERAGE_FLOOR = 0.3
-PLAN_MIN_SCORE = 1.5       # a plan passage must share at least this much (idf) with the question
+PLAN_MIN_SCORE = 1.5
+RECENT_ANSWERS = 512       # answers kept for repeated questions (oldest dropped first)       # a plan passage must share at least this much (idf) with the question
 
 _FILLER = re.compile(r"指标|任务|这块|这项|那项|这条|这个|那个|那边|这边|方面|相关|有关|情况|问题|一下|请问|咱们|我们|我县|本县|县里|没有|怎么办|不一样|不同|区别|差异|一样|出数|完成|一项|哪一项|占多大|多大|占|算|该|？|\?|，|,|。|！|!")
 _POINTS_WORD = re.compile(r"\d+(\.\d+)?(分|%|‰|项|个|家|次)?")
@@ -116,12 +118,29 @@ class Librarian:
         )
         self.responsibility = {pid: Responsibility(kb, p) for pid, p in kb.plans.items()}
         self.plan_of_framework = {p.framework: pid for pid, p in reversed(kb.plans.items())}
+        self._recent: dict[tuple[str, str, str | None], Answer] = {}
         self.plan_facts = {pid: PlanFacts(p, kb.frameworks[p.framework], self.segmenter) for pid, p in kb.plans.items()}
 
     # --- entry point ------------------------------------------------------------------------
 
     def ask(self, question: str, plan: str | None = None, framework: str | None = None) -> Answer:
-        """Answer one question in the context of a plan (default: the deployment's); never raises."""
+        """Answer one question in the context of a plan (default: the deployment's); never raises.
+
+        Answers are pure functions of (question, plan, system), so recent ones are kept: a group
+        asking the same thing again costs a dictionary lookup.
+        """
+        if not isinstance(question, str):
+            return self._ask(str(question or ""), plan, framework)
+        key = (question, plan or self.default_plan, framework)
+        cached = self._recent.get(key)
+        if cached is None:
+            cached = self._ask(question, plan, framework)
+            if len(self._recent) >= RECENT_ANSWERS:
+                self._recent.pop(next(iter(self._recent)))
+            self._recent[key] = cached
+        return dataclasses.replace(cached, hits=list(cached.hits), fixes=list(cached.fixes))
+
+    def _ask(self, question: str, plan: str | None, framework: str | None) -> Answer:
         if not isinstance(question, str) or not question.strip():
             return Answer(str(question or ""), "out_of_scope", "empty", answers.EMPTY, abstained=True)
         if _looks_unreadable(question):

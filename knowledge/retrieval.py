@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections import Counter
@@ -17,6 +18,7 @@ from knowledge.text import Segmenter, bigrams, normalize
 FIELD_WEIGHTS = {"name": 3.0, "keywords": 2.2, "body": 1.0, "context": 0.5}
 BIGRAM_WEIGHT = 0.35
 K1, B = 1.2, 0.6
+MAX_RANKED = 40  # hits materialised per system and search; nothing reads further down
 
 
 @dataclass(frozen=True)
@@ -146,7 +148,13 @@ class Index:
                     matched.setdefault(doc_id, set()).add(token)
                     if named:
                         name_words.setdefault(doc_id, set()).add(token)
-        ranked = sorted(scores.items(), key=lambda kv: -kv[1])
+        by_framework: dict[str, list[tuple[int, float]]] = {}
+        for doc_id, score in scores.items():
+            by_framework.setdefault(self.docs[doc_id].framework, []).append((doc_id, score))
+        ranked = sorted(
+            (kv for group in by_framework.values() for kv in heapq.nlargest(MAX_RANKED, group, key=lambda kv: kv[1])),
+            key=lambda kv: -kv[1],
+        )
         return [
             Hit(self.docs[d], s, frozenset(name_words.get(d, ())), frozenset(matched.get(d, ())))
             for d, s in ranked

@@ -24,6 +24,7 @@ from bot.channels.wecom_webhook import WEBHOOK_CHAT
 from bot.cli import main
 from bot.config import Config, ConfigError
 from bot.logs import JsonFormatter, configure_logging
+from bot.scheduler import Outbox
 from bot.serve import plan_channels, secrets_of, serve
 from handlers.core import Incoming, Reply
 from tests import wecom_vectors as v
@@ -118,6 +119,10 @@ class FakeApp:
 
     handler: RecordingHandler
     events: list[str] = field(default_factory=list)
+    outbox: Outbox = field(default_factory=Outbox)
+
+    def start_scheduler(self) -> None:
+        self.events.append("scheduler")
 
     async def close(self) -> None:
         self.events.append("closed")
@@ -199,7 +204,7 @@ async def test_serve_answers_both_channels_logs_no_secrets_and_drains(
     assert [c.body["markdown"]["content"] for c in wecom_api.called("/cgi-bin/webhook/send")] == [
         f"通知 {i}" for i in range(5)
     ]
-    assert fake_app.events == ["closed"]
+    assert fake_app.events == ["scheduler", "closed"]  # reminders started, the app closed last
     lines = [json.loads(line) for line in logs.getvalue().splitlines()]
     assert {"serve_started", "telegram_started", "serve_stopped"} <= {
         line.get("event") for line in lines

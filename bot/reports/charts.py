@@ -15,10 +15,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from matplotlib import font_manager, rc_context
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-
 from bot.reports import ReportError
 
 FONT_FILE = "NotoSansCJKsc-Regular.otf"
@@ -50,6 +46,8 @@ def cjk_font_path() -> Path:
 @cache
 def register_cjk_font() -> str:
     """Register the CJK font with matplotlib (once); its family name."""
+    from matplotlib import font_manager  # matplotlib is imported only when a chart is drawn
+
     path = str(cjk_font_path())
     font_manager.fontManager.addfont(path)
     return str(font_manager.FontProperties(fname=path).get_name())
@@ -68,6 +66,10 @@ def chinese_style() -> dict[str, Any]:
 def bar_chart(path: Path, title: str, bars: Sequence[Bar], unit: str = "分", percent: bool = False) -> Path:
     """Horizontal bars, value over its maximum, labelled "value/total unit" (or "x%"); save a PNG."""
     style: Any = chinese_style()
+    from matplotlib import rc_context
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     with _DRAWING, rc_context(style):
         fig = Figure(figsize=(8, 1.6 + BAR_INCHES * max(len(bars), 1)), dpi=DPI)
         FigureCanvasAgg(fig)

@@ -7,12 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-
 Cell = str | int | float | None
-HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+HEADER_COLOR = "DDEBF7"
 MAX_WIDTH = 60
 
 
@@ -27,6 +23,8 @@ class Sheet:
 
 def write_workbook(path: Path, sheets: Sequence[Sheet]) -> Path:
     """Write the sheets in order to `path` (parent folders created); return the path."""
+    from openpyxl import Workbook  # imported only when a workbook is written
+
     book = Workbook()
     book.remove(book.active)
     for sheet in sheets:
@@ -37,12 +35,15 @@ def write_workbook(path: Path, sheets: Sequence[Sheet]) -> Path:
 
 
 def _fill(ws: Any, sheet: Sheet) -> None:
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
     ws.append(list(sheet.header))
     for row in sheet.rows:
         ws.append(list(row))
     for cell in ws[1]:
         cell.font = Font(bold=True)
-        cell.fill = HEADER_FILL
+        cell.fill = PatternFill("solid", fgColor=HEADER_COLOR)
     ws.freeze_panes = "A2"
     for index, name in enumerate(sheet.header, 1):
         values = [name, *(row[index - 1] for row in sheet.rows if index - 1 < len(row))]

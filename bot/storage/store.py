@@ -7,6 +7,7 @@ import json
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +40,8 @@ def _utc_now() -> datetime:
 
 
 DEFER_SECONDS = 0.2  # how long log-like rows wait to be written together
+STATE_SECONDS = 5.0  # how long a conversation state read stays fresh in this process
+STATE_ENTRIES = 10_000
 
 
 class _Connection:
@@ -64,6 +67,7 @@ class Storage(OfficeRows):
         self._write_lock = asyncio.Lock()
         self._closed = False
         self._deferred: list[Callable[[Database], object]] = []
+        self._states: dict[tuple[str, str, str], tuple[float, str | None]] = {}
         self._flush_task: asyncio.Task[None] | None = None
 
     @classmethod
@@ -230,10 +234,24 @@ class Storage(OfficeRows):
     # --- conversations and progress -----------------------------------------------------------
 
     async def state(self, channel: str, chat_id: str, user_id: str) -> State | None:
-        """The conversation state of a user in a chat, if any."""
+        """The conversation state of a user in a chat, if any.
+
+        Every message reads it, so this process keeps what it last read or wrote for a few
+        seconds (another process's change is seen once that short window has passed).
+        """
+        key = (channel, chat_id, user_id)
+        cached = self._states.get(key)
+        if cached is not None and time.monotonic() - cached[0] < STATE_SECONDS:
+            return json.loads(cached[1]) if cached[1] is not None else None
         rows = await self._read(lambda db: list(db.table("conversations").rows_where(
             "channel = ? and chat_id = ? and user_id = ?", [channel, chat_id, user_id])))
+        self._remember_state(key, rows[0]["state"] if rows else None)
         return json.loads(rows[0]["state"]) if rows else None
+
+    def _remember_state(self, key: tuple[str, str, str], text: str | None) -> None:
+        if len(self._states) >= STATE_ENTRIES:
+            self._states.pop(next(iter(self._states)))
+        self._states[key] = (time.monotonic(), text)
 
     async def set_state(self, channel: str, chat_id: str, user_id: str, state: State | None) -> None:
         """Replace the conversation state of a user in a chat (None deletes it)."""
@@ -250,6 +268,7 @@ class Storage(OfficeRows):
                     table.upsert(row, pk=("channel", "chat_id", "user_id"))
 
         await self._write(write)
+        self._remember_state((channel, chat_id, user_id), None if state is None else str(row["state"]))
 
     async def progress(
         self, channel: str, user_id: str, plan: str, department: str
