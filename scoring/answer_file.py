@@ -16,15 +16,14 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import yaml
 
-from scoring.answers import MAX_LENGTH, AnswerProblem, Value, coerce
+from scoring.answers import MAX_LENGTH, AnswerProblem, Value, validate_answers
 from scoring.checklist import UNSCORED_KINDS, entries_of
-from scoring.errors import AnswerError, ScoringError
+from scoring.errors import ScoringError
 from scoring.facts import Fact
 from scoring.text import num
 
@@ -275,20 +274,9 @@ def check_answers(
     facts: Mapping[str, Fact], raw: Mapping[str, object]
 ) -> tuple[dict[str, Value], list[AnswerProblem]]:
     """Typed values and every problem (unknown fact, unreadable value) with what is expected."""
-    values: dict[str, Value] = {}
-    problems: list[AnswerProblem] = []
-    for fact_id, value in raw.items():
-        fact = facts.get(str(fact_id))
-        if fact is None:
-            problems.append(AnswerProblem(str(fact_id), value, _unknown(str(fact_id), facts)))
-            continue
-        if value is None:
-            continue
-        try:
-            values[fact.id] = coerce(fact, value.isoformat() if isinstance(value, date) else value)
-        except AnswerError:
-            problems.append(AnswerProblem(fact.id, value, expectation(fact)))
-    return values, problems
+    return validate_answers(
+        facts, raw, unknown=lambda fact_id: _unknown(fact_id, facts), explain=lambda fact, _: expectation(fact)
+    )
 
 
 def _unknown(fact_id: str, facts: Mapping[str, Fact]) -> str:

@@ -208,22 +208,30 @@ def coerce(fact: Fact, raw: object) -> Value:
 
 
 def validate_answers(
-    facts: Mapping[str, Fact], raw: Mapping[str, object]
+    facts: Mapping[str, Fact],
+    raw: Mapping[str, object],
+    *,
+    unknown: Callable[[str], str] | None = None,
+    explain: Callable[[Fact, AnswerError], str] | None = None,
 ) -> tuple[dict[str, Value], list[AnswerProblem]]:
-    """Parse every answer; return the usable values and all problems at once (None = unanswered)."""
+    """Parse every answer; return the usable values and all problems at once (None = unanswered).
+
+    `unknown` words the problem of an undeclared fact id, `explain` that of an unreadable value.
+    """
     values: dict[str, Value] = {}
     problems: list[AnswerProblem] = []
     for fact_id, value in raw.items():
         fact = facts.get(str(fact_id))
         if fact is None:
-            problems.append(AnswerProblem(str(fact_id), value, f"未声明的事实 {fact_id}"))
+            text = unknown(str(fact_id)) if unknown else f"未声明的事实 {fact_id}"
+            problems.append(AnswerProblem(str(fact_id), value, text))
             continue
         if value is None:
             continue
         try:
             values[fact.id] = coerce(fact, value)
         except AnswerError as exc:
-            problems.append(AnswerProblem(fact.id, value, exc.message))
+            problems.append(AnswerProblem(fact.id, value, explain(fact, exc) if explain else exc.message))
     return values, problems
 
 
