@@ -104,6 +104,7 @@ class Index:
                 df[token] = max(df[token], len(posting))
         self.idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
         self.max_idf = math.log(1 + (n - 0.5) / 1.5)
+        self._unit_cache: dict[tuple[str, ...], list[tuple[str, float]]] = {}
         self._compile()
 
     def _add(self, fname: str, doc_id: int, tokens: list[str]) -> None:
@@ -162,13 +163,23 @@ class Index:
 
     def coverage(self, words: list[str], hit: Hit) -> float:
         """Rarity-weighted share of the words' character pairs found in the hit's text (0–1)."""
-        units = [u for w in words for u in coverage_units(w)]
+        units = self._units(tuple(words))
         if not units:
             return 0.0
         text = self.texts[self.position[hit.key]]
-        weights = [self.idf.get(u, self.idf.get(f"~{u}", self.max_idf)) for u in units]
-        found = sum(wt for u, wt in zip(units, weights, strict=True) if u in text)
-        return found / sum(weights)
+        found = sum(weight for unit, weight in units if unit in text)
+        return found / sum(weight for _, weight in units)
+
+    def _units(self, words: tuple[str, ...]) -> list[tuple[str, float]]:
+        """The coverage units of the words with their weights (memoised: reranking asks often)."""
+        cached = self._unit_cache.get(words)
+        if cached is None:
+            units = [u for w in words for u in coverage_units(w)]
+            cached = [(u, self.idf.get(u, self.idf.get(f"~{u}", self.max_idf))) for u in units]
+            if len(self._unit_cache) > 2048:
+                self._unit_cache.clear()
+            self._unit_cache[words] = cached
+        return cached
 
     def fuzzy(self, text: str, hits: list[Hit], limit: int = 12) -> dict[tuple[str, str], float]:
         """Best partial-ratio similarity (0–1) of the question to each candidate's names."""
