@@ -48,7 +48,11 @@ def baseline(cases: list[Case]) -> dict[str, Any]:
 
 
 def latency(librarian: Librarian, cases: list[Case], rounds: int = 5) -> dict[str, float]:
-    """Warm per-question latency in milliseconds."""
+    """Warm per-question latency in milliseconds (the GC frozen after start-up, as bot/app.py does)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
     times: list[float] = []
     for _ in range(rounds):
         for case in cases:

@@ -490,7 +490,7 @@ class Librarian:
             intent = "lookup"
         plan = self.kb.plans[scope.plan]
         resp = self.responsibility[scope.plan] if plan.framework == hits[0][0].framework else None
-        tokens = set(self.segmenter.tokens(self._topic(query)))
+        tokens = set(self.segmenter.tokens_of(self._topic_words(query)))
         text = answers.indicators(self.kb, plan, resp, intent, [i for i, _ in hits[:shown]], tokens)
         return Answer(query.raw, "indicator", intent, text, framework=hits[0][0].framework, hits=hits, fixes=query.fixes)
 

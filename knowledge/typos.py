@@ -10,6 +10,7 @@ from knowledge.text import cjk_runs
 
 MAX_TERM = 8
 MAX_READINGS = 16  # combinations of polyphonic readings tried per window
+LONG_RUN = 20  # in longer runs of Chinese (rambling questions) only domain terms are repaired by sound
 # Characters that are seldom part of a mistyped term: a window holding one is left alone,
 # except when it sounds exactly like a long domain term (装配是建筑 → 装配式建筑).
 FUNCTION_CHARS = frozenset("的是了吗呢啥么什在有和与或及也都就还要能会得这那我你他谁哪几多")
@@ -64,12 +65,17 @@ class Corrector:
         self._is_word = is_word
         self._domain = {t for t in terms if 2 <= len(t) <= MAX_TERM and cjk_runs(t) == [t]}
         self._known = self._domain | {t for t in extra if 2 <= len(t) <= MAX_TERM and cjk_runs(t) == [t]}
-        self._sizes: dict[str, list[int]] = {}  # first syllable → lengths of terms starting with it
+        self._sizes: dict[tuple[str, str], list[int]] = {}  # first two syllables → term lengths
+        self._domain_sizes: dict[tuple[str, str], list[int]] = {}  # the same, domain terms only
         for term in sorted(self._domain) + sorted(self._known - self._domain):
             sound = syllables(term)
             self._by_sound.setdefault(sound, term)
-            if sound and len(sound) == len(term):
-                sizes = self._sizes.setdefault(sound[0], [])
+            if len(sound) == len(term) and term in self._domain:
+                sizes = self._domain_sizes.setdefault((sound[0], sound[1]), [])
+                if len(term) not in sizes:
+                    sizes.append(len(term))
+            if len(sound) == len(term):
+                sizes = self._sizes.setdefault((sound[0], sound[1]), [])
                 if len(term) not in sizes:
                     sizes.append(len(term))
             if len(term) >= 5:
@@ -91,8 +97,13 @@ class Corrector:
         fixes: list[tuple[str, str]] = []
         covered = [False] * len(run)
         sounds = [self._readings.get(c) or readings(c) for c in run]
+        by_sound = self._sizes if len(run) <= LONG_RUN else self._domain_sizes
         windows = sorted(
-            {(size, start) for start in range(len(run)) for size in self._window_sizes(sounds[start], run[start:])},
+            {
+                (size, start)
+                for start in range(len(run) - 1)
+                for size in self._window_sizes(by_sound, sounds[start], sounds[start + 1], run[start:])
+            },
             key=lambda w: (-w[0], w[1]),
         )
         for size, start in windows:
@@ -107,9 +118,11 @@ class Corrector:
                 fixes.append((piece, right))
         return fixes
 
-    def _window_sizes(self, first: tuple[str, ...], rest: str) -> set[int]:
+    def _window_sizes(
+        self, by_sound: dict[tuple[str, str], list[int]], first: tuple[str, ...], second: tuple[str, ...], rest: str
+    ) -> set[int]:
         """Window lengths worth trying at a position: terms that start there by sound, and shape matches."""
-        sizes = {n for r in first for n in self._sizes.get(r, ())}
+        sizes = {n for a in first for b in second for n in by_sound.get((a, b), ())}
         sizes.update(self._shape_sizes.get(rest[:1], ()))  # 形近字: one wrong character, first kept
         sizes.update(self._shape_sizes.get("?" + rest[1:2], ()))  # … or the first one wrong
         sizes.update(n for n in range(2, MAX_TERM + 1) if rest[:n] in self._known)
