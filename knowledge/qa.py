@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 # Calibrated on tests/data/devset.yaml with bench/bench_qa.py (see README, "问答").
 MIN_SCORE = 4.0            # a best hit below this needs a match in an indicator's name
 MIN_COVERAGE = 0.5         # share of the question's content words found in the best hit
-LONG_QUESTION = 8          # content words from which a question counts as long and rambling
+LONG_QUESTION = 6          # content words from which a question counts as long and rambling
 LONG_EVIDENCE = 8.0        # a long question needs coverage × score of at least this
 RICH_SCORE = 120.0         # a score this high needs only a fifth of the words covered
 OTHER_SYSTEM_MARGIN = 4.0  # another system's hit must beat the deployment's by this factor
@@ -49,7 +49,7 @@ RECENT_ANSWERS = 512       # answers kept for repeated questions (oldest dropped
 _FILLER = re.compile(r"指标|任务|这块|这项|那项|这条|这个|那个|那边|这边|方面|相关|有关|情况|问题|一下|请问|咱们|我们|我县|本县|县里|没有|怎么办|不一样|不同|区别|差异|一样|出数|完成|一项|哪一项|占多大|多大|占|算|该|？|\?|，|,|。|！|!")
 _POINTS_WORD = re.compile(r"\d+(\.\d+)?(分|%|‰|项|个|家|次)?")
 _SMALL_TALK = re.compile(r"^(你好|您好|在吗|hello|hi|谢谢|多谢|辛苦了|收到|好的|ok)[!！。.，, ]*$|你是谁|你叫什么|谁开发|谁做的|你能(做|干)什么|你会什么|怎么用你")
-_DEPT_LIST = re.compile(r"(负责|牵头|承担|分管|管|配合|涉及|有|干|报|做)(哪些|哪几|什么|啥|几项|几条|多少|哪条|哪项|哪个)|(哪些|什么|啥).{0,4}(归|是)我|有我们(的)?(什么|啥)?事|有(啥|什么)?事|有(啥|什么)活|任务|分工|which (indicators|tasks)|responsible for")
+_DEPT_LIST = re.compile(r"(负责|牵头|承担|分管|管|配合|涉及|涉及到|牵扯|牵扯到|牵涉|牵涉到|有|干|报|做)(哪些|哪几|什么|啥|几项|几条|多少|哪条|哪项|哪个)|(哪些|什么|啥).{0,4}(归|是)我|有我们(的)?(什么|啥)?事|有(啥|什么)?事|有(啥|什么)活|任务|分工|which (indicators|tasks)|responsible for")
 _SELF_INTRO = re.compile(r"我(们)?是.{0,12}的")
 _DEPT_LONG = re.compile(r"which .{0,20}(tasks|indicators).{0,20}(involve|assigned|for)|列(出来|一下|个清单|清单)|清单|有多少项|好几项|都有哪些|还有哪些|写我们(名字|单位)|涉及我们")
 _HIGHEST = re.compile(r"最高|最多|最大")
@@ -57,9 +57,10 @@ _LOWEST = re.compile(r"最低|最少|最小")
 _PROVINCIAL = re.compile(r"省直|省里|省级部门|直接评分|省.{0,4}打分|省厅|provincial")
 _COUNTY = re.compile(r"(县里|县级|县区|本县|申报县|我县|县).{0,4}(提供|准备|自己)|county.{0,10}(suppl|provid)")
 _BONUS = re.compile(r"加分|bonus")
-_LISTING = re.compile(r"哪些|哪几|情形|包括|包含|几种|都有|which|what are")
+_LISTING = re.compile(r"哪些|哪几|哪\d+项|情形|包括|包含|几种|都有|下面有|which|what are")
 _WHICH_INDICATOR = re.compile(r"(算|属于|对应|归|在|是|放)(哪条|哪项|哪个|哪一项|哪一条|第几|哪几)|哪条指标|哪个指标|哪一行|哪几行|which (indicator|item|row|task|one)")
-_EXTREME_FILLER = re.compile(r"分值|分数|哪项|哪个|哪几项|哪一项|是|的|指标|项|得分|\s|山东|湖南|河南|济南")
+_EXTREME_FILLER = re.compile(r"分值|分数|哪项|哪个|哪几项|哪一项|是|的|指标|项|得分|评分表|表里|表中|体系|标准|规范|评价|里|中|分|\s|山东|湖南|河南|济南")
+_LEVEL_LIST = re.compile(r"(下面|下边|里面|包括|包含|有)(到底)?(有)?(哪几|哪些)(个|项|条)?(指标|任务|项|条)")
 _LEVEL_TOTAL = re.compile(r"这块|这部分|这一块|部分|板块|一级|二级|大项|总|合计|一共|共")
 _NOT_DEFINITION = ("points", "evidence", "deadline", "department", "data_source")
 _UNREADABLE = re.compile(r"[^\u4e00-\u9fff\u3000-\u303f\uff00-\uffefa-zA-Z0-9\s\.,;:!?%()\-+·'\"/&#，。？！：；、（）“”‘’《》【】…]")
@@ -114,7 +115,8 @@ class Librarian:
         self.segmenter = Segmenter(self.vocab.domain_terms())
         self.index = Index(kb, self.segmenter)
         self.corrector = Corrector(
-            self.vocab.correction_terms(), self.segmenter.is_word, extra={w for w in self.index.words if len(w) >= 3}
+            self.vocab.correction_terms(), self.segmenter.is_word, extra={w for w in self.index.words if len(w) >= 3},
+            segment=self.segmenter.plain_words,
         )
         self.responsibility = {pid: Responsibility(kb, p) for pid, p in kb.plans.items()}
         self.plan_of_framework = {p.framework: pid for pid, p in reversed(kb.plans.items())}
@@ -341,7 +343,12 @@ class Librarian:
                 return self._listing(query, fw, f"分值{word}的是{answers.fmt(inds[0].points)}分，共{len(inds)}项", inds)
         levels = self._levels(query, scope)
         bare_level = bool(levels) and not self._content_words(self._topic(query).replace(levels[0].name, ""))
-        if levels and (query.intent == "aggregate" or (query.intent == "points" and (bare_level or _LEVEL_TOTAL.search(text)))):
+        lists_level = bool(levels) and bool(_LEVEL_LIST.search(text))
+        if levels and (
+            query.intent == "aggregate"
+            or lists_level
+            or (query.intent == "points" and (bare_level or _LEVEL_TOTAL.search(text)))
+        ):
             level = min(levels, key=lambda lv: lv.depth * -1)
             inds = [fw.indicators[i] for i in level.members]
             return Answer(query.raw, "framework", "aggregate", answers.level_total(fw, level, inds), framework=fw.id, hits=[(i, 1.0) for i in inds])

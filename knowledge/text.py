@@ -131,6 +131,10 @@ class Segmenter:
         """Segment text into words, dropping punctuation and spaces."""
         return [w for w in self._jieba.lcut(text, HMM=True) if w.strip() and not _is_punct(w)]
 
+    def plain_words(self, text: str) -> list[str]:
+        """Dictionary segmentation without guessing unknown words (HMM off), punctuation kept."""
+        return self._jieba.lcut(text, HMM=False)
+
     def tokens(self, text: str) -> list[str]:
         """Index tokens: words and the dictionary words inside them (search mode), plus bigrams."""
         return self.tokens_of(self.words(text))

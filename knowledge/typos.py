@@ -14,6 +14,8 @@ LONG_RUN = 20  # in longer runs of Chinese (rambling questions) only domain term
 # Characters that are seldom part of a mistyped term: a window holding one is left alone,
 # except when it sounds exactly like a long domain term (装配是建筑 → 装配式建筑).
 FUNCTION_CHARS = frozenset("的是了吗呢啥么什在有和与或及也都就还要能会得这那我你他谁哪几多")
+# Characters a shape repair never replaces: swapping them changes the meaning, not the spelling.
+MEANINGFUL_CHARS = frozenset("县市区省国镇乡一二三四五六七八九十百千万亿上下前后内外")
 
 
 CJK_RANGE = range(0x4E00, 0x9FA6)  # the common CJK block: readings are tabled once at build time
@@ -56,8 +58,16 @@ def _fuzzy(syllable: str) -> str:
 class Corrector:
     """Finds misspelt domain terms in a question by sound (and by one wrong character)."""
 
-    def __init__(self, terms: Iterable[str], is_word: Callable[[str], bool], extra: Iterable[str] = ()) -> None:
-        """terms: the domain vocabulary; extra: other words of the documents (corrected more cautiously)."""
+    def __init__(
+        self,
+        terms: Iterable[str],
+        is_word: Callable[[str], bool],
+        extra: Iterable[str] = (),
+        segment: Callable[[str], list[str]] | None = None,
+    ) -> None:
+        """terms: the domain vocabulary; extra: other words of the documents (corrected more cautiously);
+        segment: splits a run into dictionary words, so a window never cuts a real word in two."""
+        self._segment = segment
         self._readings = reading_table()
         self._by_sound: dict[tuple[str, ...], str] = {}
         self._by_shape: dict[str, str] = {}
@@ -96,6 +106,7 @@ class Corrector:
     def _fix_run(self, run: str) -> list[tuple[str, str]]:
         fixes: list[tuple[str, str]] = []
         covered = [False] * len(run)
+        inside, single = self._word_interiors(run)
         sounds = [self._readings.get(c) or readings(c) for c in run]
         by_sound = self._sizes if len(run) <= LONG_RUN else self._domain_sizes
         windows = sorted(
@@ -109,8 +120,10 @@ class Corrector:
         for size, start in windows:
             if start + size > len(run) or any(covered[start : start + size]):
                 continue
+            if start in inside or start + size in inside:  # the window would cut a word in two
+                continue
             piece = run[start : start + size]
-            right = self._match(piece, sounds[start : start + size])
+            right = self._match(piece, sounds[start : start + size], single[start : start + size])
             if right is None:
                 continue
             covered[start : start + size] = [True] * size
@@ -128,7 +141,21 @@ class Corrector:
         sizes.update(n for n in range(2, MAX_TERM + 1) if rest[:n] in self._known)
         return {n for n in sizes if 2 <= n <= len(rest)}
 
-    def _match(self, piece: str, sounds: list[tuple[str, ...]]) -> str | None:
+    def _word_interiors(self, run: str) -> tuple[set[int], list[bool]]:
+        """Offsets strictly inside a multi-character dictionary word, and which characters stand alone."""
+        inside: set[int] = set()
+        single = [True] * len(run)
+        if self._segment is None:
+            return inside, single
+        offset = 0
+        for word in self._segment(run):
+            if len(word) >= 2 and self._is_word(word):
+                inside.update(range(offset + 1, offset + len(word)))
+                single[offset : offset + len(word)] = [False] * len(word)
+            offset += len(word)
+        return inside, single
+
+    def _match(self, piece: str, sounds: list[tuple[str, ...]], single: list[bool] | None = None) -> str | None:
         if piece in self._known:
             return piece
         if self._is_word(piece):
@@ -137,8 +164,15 @@ class Corrector:
         if right is not None and FUNCTION_CHARS.intersection(piece):
             return right if right in self._domain and len(right) >= 3 else None
         if right is None and len(piece) >= 5:
+            alone = single or [True] * len(piece)
             right = next(
-                (self._by_shape[k] for k in _shape_keys(piece) if k in self._by_shape and piece[k.index("?")] not in FUNCTION_CHARS),
+                (
+                    self._by_shape[k]
+                    for k in _shape_keys(piece)
+                    if k in self._by_shape
+                    and piece[k.index("?")] not in FUNCTION_CHARS | MEANINGFUL_CHARS
+                    and alone[k.index("?")]
+                ),
                 None,
             )
         return right

@@ -148,9 +148,15 @@ class Vocabulary:
                 terms.update((level.name, *(c.name for c in level.children)))
         for matcher in (self.systems, self.department_names, self.terms):
             terms.update(p for p in matcher.phrases() if not p.isascii())
+        terms.update(CAMPAIGN_WORDS)
         return {clean(normalize(t)) for t in terms if t}
 
 
+# The campaign's own names: kept whole by the segmenter, so no typo repair ever cuts into them.
+CAMPAIGN_WORDS = (
+    "质量强县", "质量强市", "质量强区", "质量强省", "质量强国", "质量强县办", "质量强市办", "质量强区办",
+    "质量强省办", "示范县", "示范城市", "质量强县示范县", "全国质量强市示范城市",
+)
 QUESTION_WORDS = (
     "负责", "牵头", "配合", "时限", "期限", "截止", "材料", "准备", "评分", "得分", "打分", "分值",
     "要求", "标准", "提供", "佐证", "证明", "指标", "任务", "完成", "数据来源", "责任单位", "责任部门",
@@ -158,8 +164,13 @@ QUESTION_WORDS = (
 )
 
 
+_NUMBERING = re.compile(r"^(?:[一二三四五六七八九十]+、|\d+(?:\.\d+)*\s*[.、]?\s*)")
+
+
 def _level_names(level: Level) -> list[str]:
-    return [n for n in (level.name, level.display) if n]
+    """A heading as printed, its repaired display, and both without their numbering (五、 / 2.7)."""
+    names = [n for n in (level.name, level.display) if n]
+    return names + [stripped for n in names if (stripped := _NUMBERING.sub("", n)) != n and len(stripped) >= 2]
 
 
 def _level_ref(fw_id: str, level: Level, depth: int, kb: KnowledgeBase, parent: str = "") -> LevelRef:
