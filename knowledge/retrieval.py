@@ -18,6 +18,7 @@ from knowledge.text import Segmenter, bigrams, normalize
 FIELD_WEIGHTS = {"name": 3.0, "keywords": 2.2, "body": 1.0, "context": 0.5}
 BIGRAM_WEIGHT = 0.35
 K1, B = 1.2, 0.6
+MIN_IDF = 0.15  # tokens rarer than this are skipped (质量 is in almost every indicator)
 MAX_RANKED = 40  # hits materialised per system and search; nothing reads further down
 
 
@@ -137,7 +138,7 @@ class Index:
         matched: dict[int, set[str]] = {}
         for token in dict.fromkeys(tokens):
             idf = self.idf.get(token)
-            if idf is None:
+            if idf is None or idf < MIN_IDF:  # in nearly every indicator: cannot change the ranking
                 continue
             bigram = token.startswith("~")
             weight = idf * (BIGRAM_WEIGHT if bigram else 1.0)

@@ -106,7 +106,7 @@ class Corrector:
     def _fix_run(self, run: str) -> list[tuple[str, str]]:
         fixes: list[tuple[str, str]] = []
         covered = [False] * len(run)
-        inside, single = self._word_interiors(run)
+        interiors: tuple[set[int], list[bool]] | None = None  # segmented only once a repair is proposed
         sounds = [self._readings.get(c) or readings(c) for c in run]
         by_sound = self._sizes if len(run) <= LONG_RUN else self._domain_sizes
         windows = sorted(
@@ -120,12 +120,17 @@ class Corrector:
         for size, start in windows:
             if start + size > len(run) or any(covered[start : start + size]):
                 continue
-            if start in inside or start + size in inside:  # the window would cut a word in two
-                continue
             piece = run[start : start + size]
-            right = self._match(piece, sounds[start : start + size], single[start : start + size])
+            right = self._match(piece, sounds[start : start + size])
             if right is None:
                 continue
+            if right != piece:
+                interiors = interiors or self._word_interiors(run)
+                inside, single = interiors
+                if start in inside or start + size in inside:  # the window would cut a word in two
+                    continue
+                if len(right) == len(piece) and self._match(piece, sounds[start : start + size], single[start : start + size]) is None:
+                    continue  # only a shape repair matched, and it would replace part of a real word
             covered[start : start + size] = [True] * size
             if right != piece:
                 fixes.append((piece, right))
