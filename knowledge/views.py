@@ -199,6 +199,15 @@ def indicator_view(kb: KnowledgeBase, fw_id: str, ind_id: str, plan_id: str | No
     }
 
 
+_PLAIN_FIELDS = (
+    ("data_source", "数据来源"),
+    ("lead", "牵头单位"),
+    ("support", "配合单位"),
+    ("deadline", "完成时限"),
+    ("acceptance", "验收方式"),
+)
+
+
 def render_indicator(view: dict[str, Any]) -> str:
     """An indicator view as Chinese text."""
     head = f"【{view['framework']} 第{view['id']}项】{view['display'] or view['title']}"
@@ -222,16 +231,7 @@ def render_indicator(view: dict[str, Any]) -> str:
             lines.append(f"    责任单位：{ln['units']}")
     if view["clause"]:
         lines.append(f"对应条款 {view['clause']['id']} {view['clause']['title']}：{view['clause']['text']}")
-    if view["data_source"]:
-        lines.append(f"数据来源：{view['data_source']}")
-    if view["lead"]:
-        lines.append(f"牵头单位：{view['lead']}")
-    if view["support"]:
-        lines.append(f"配合单位：{view['support']}")
-    if view["deadline"]:
-        lines.append(f"完成时限：{view['deadline']}")
-    if view["acceptance"]:
-        lines.append(f"验收方式：{view['acceptance']}")
+    lines += [f"{label}：{view[key]}" for key, label in _PLAIN_FIELDS if view[key]]
     if view["plan"]:
         units = "、".join(view["units"]) or "本方案未列责任单位"
         lines.append(f"责任单位（{view['plan']}）：{units}")

@@ -7,16 +7,14 @@ answer is sent asynchronously, so WeCom's 5-second deadline never matters.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import xml.etree.ElementTree as ET
 
 from aiohttp import web
 
 from bot.channels.errors import ChannelError, MalformedRequest
-from bot.channels.memory import ChoiceMemory
 from bot.channels.wecom_api import WeComAppClient
-from bot.channels.wecom_callback import CallbackGuard, CallbackQuery, guarded
+from bot.channels.wecom_callback import CallbackChannel, CallbackGuard, CallbackQuery
 from bot.channels.wecom_webhook import WEBHOOK_CHAT, WeComWebhook
 from handlers.core import Handler, Incoming, Reply
 
@@ -25,8 +23,10 @@ log = logging.getLogger("qcbot.wecom")
 FAILED = "抱歉，处理时出错了，请稍后再试。"
 
 
-class WeComAppChannel:
-    """Serves /wecom/app: URL verification (GET) and message callbacks (POST)."""
+class WeComAppChannel(CallbackChannel):
+    """Serves /wecom/app: URL verification (GET) and message callbacks (POST, answered via message/send)."""
+
+    name = "wecom_app"
 
     def __init__(
         self,
@@ -35,28 +35,9 @@ class WeComAppChannel:
         client: WeComAppClient,
         webhook: WeComWebhook | None = None,
     ) -> None:
-        self.guard = guard
-        self.handler = handler
+        super().__init__(guard, handler)
         self.client = client
         self.webhook = webhook
-        self.choices = ChoiceMemory()
-        self.tasks: set[asyncio.Task[None]] = set()
-
-    async def verify(self, request: web.Request) -> web.StreamResponse:
-        """GET: echo the decrypted echostr."""
-        return await guarded("wecom_app", lambda: self._verify(request))
-
-    async def receive(self, request: web.Request) -> web.StreamResponse:
-        """POST: acknowledge at once; the answer follows through message/send."""
-        return await guarded("wecom_app", lambda: self._receive(request))
-
-    async def drain(self) -> None:
-        """Wait for answers still being sent (shutdown)."""
-        while self.tasks:
-            await asyncio.gather(*list(self.tasks), return_exceptions=True)
-
-    async def _verify(self, request: web.Request) -> web.Response:
-        return web.Response(text=self.guard.echo(CallbackQuery.parse(request)))
 
     async def _receive(self, request: web.Request) -> web.Response:
         query = CallbackQuery.parse(request)
@@ -73,9 +54,7 @@ class WeComAppChannel:
             return web.Response(status=200, body=b"")
         incoming = self._incoming(message)
         if incoming is not None:
-            task = asyncio.create_task(self._answer(incoming))
-            self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
+            self.spawn(self._answer(incoming))
         return web.Response(status=200, body=b"")
 
     async def _answer(self, incoming: Incoming) -> None:

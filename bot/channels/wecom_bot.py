@@ -23,10 +23,9 @@ import aiohttp
 from aiohttp import web
 
 from bot.channels.errors import ChannelError, MalformedRequest
-from bot.channels.memory import ChoiceMemory
 from bot.channels.render import wecom_single
 from bot.channels.wecom_api import WeComAppClient
-from bot.channels.wecom_callback import CallbackGuard, CallbackQuery, guarded
+from bot.channels.wecom_callback import CallbackChannel, CallbackGuard, CallbackQuery
 from bot.channels.wecom_webhook import WEBHOOK_CHAT, WeComWebhook
 from handlers.core import Handler, Incoming, Reply
 
@@ -41,8 +40,10 @@ LEADING_MENTION = re.compile(r"^\s*@\S+\s*")
 SPACES = re.compile(r"[ \t\u3000]{2,}")
 
 
-class WeComBotChannel:
+class WeComBotChannel(CallbackChannel):
     """Serves /wecom/bot: URL verification (GET) and message callbacks (POST)."""
+
+    name = "wecom_bot"
 
     def __init__(
         self,
@@ -54,33 +55,14 @@ class WeComBotChannel:
         app: WeComAppClient | None = None,
         webhook: WeComWebhook | None = None,
     ) -> None:
-        self.guard = guard
-        self.handler = handler
+        super().__init__(guard, handler)
         self.session = session
         self.bot_name = bot_name
         self.budget = budget
         self.app = app
         self.webhook = webhook
-        self.choices = ChoiceMemory()
-        self.tasks: set[asyncio.Task[Any]] = set()
-
-    async def verify(self, request: web.Request) -> web.StreamResponse:
-        """GET: echo the decrypted echostr (plain, no quotes, no newline)."""
-        return await guarded("wecom_bot", lambda: self._verify(request))
-
-    async def receive(self, request: web.Request) -> web.StreamResponse:
-        """POST: one encrypted message or event."""
-        return await guarded("wecom_bot", lambda: self._receive(request))
-
-    async def drain(self) -> None:
-        """Wait for answers still being worked on (shutdown)."""
-        while self.tasks:
-            await asyncio.gather(*list(self.tasks), return_exceptions=True)
 
     # --- callback -------------------------------------------------------------------------
-
-    async def _verify(self, request: web.Request) -> web.Response:
-        return web.Response(text=self.guard.echo(CallbackQuery.parse(request)))
 
     async def _receive(self, request: web.Request) -> web.Response:
         query = CallbackQuery.parse(request)
@@ -103,10 +85,10 @@ class WeComBotChannel:
 
     async def _answer(self, incoming: Incoming, message: dict[str, Any], nonce: str) -> bytes:
         """Passive reply when the handler is quick enough, else ack now and answer later."""
-        task = self._track(self._replies(incoming))
+        task = self.spawn(self._replies(incoming))
         done, _ = await asyncio.wait({task}, timeout=self.budget)
         if not done:
-            self._track(self._answer_later(task, str(message.get("response_url", ""))))
+            self.spawn(self._answer_later(task, str(message.get("response_url", ""))))
             return b""
         replies = task.result()
         if not replies:
@@ -196,12 +178,6 @@ class WeComBotChannel:
                 "nonce": nonce,
             }
         ).encode()
-
-    def _track(self, coro: Any) -> asyncio.Task[Any]:
-        task = asyncio.ensure_future(coro)
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-        return task
 
     # --- parsing --------------------------------------------------------------------------
 

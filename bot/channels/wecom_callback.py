@@ -7,17 +7,20 @@ and a replay is answered with the first answer (or an empty 200), never handled 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 
 from bot.channels.errors import ChannelError, MalformedRequest, RejectedRequest, StaleTimestamp
-from bot.channels.memory import LruDict, SeenIds
+from bot.channels.memory import ChoiceMemory, LruDict, SeenIds
 from bot.channels.wecom_crypto import WeComCrypto
+from handlers.core import Handler
 
 log = logging.getLogger("qcbot.wecom")
 
@@ -133,3 +136,41 @@ async def guarded(
 def new_nonce() -> str:
     """A random decimal nonce for messages we originate."""
     return str(secrets.randbelow(10**10))
+
+
+class CallbackChannel:
+    """What the two WeCom callback channels share: verification, guarded receipt, background answers."""
+
+    name = "wecom"
+
+    def __init__(self, guard: CallbackGuard, handler: Handler) -> None:
+        self.guard = guard
+        self.handler = handler
+        self.choices = ChoiceMemory()
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+    async def verify(self, request: web.Request) -> web.StreamResponse:
+        """GET: echo the decrypted echostr (plain, no quotes, no newline)."""
+        return await guarded(self.name, lambda: self._verify(request))
+
+    async def receive(self, request: web.Request) -> web.StreamResponse:
+        """POST: one encrypted message or event."""
+        return await guarded(self.name, lambda: self._receive(request))
+
+    async def drain(self) -> None:
+        """Wait for answers still being worked on (shutdown)."""
+        while self.tasks:
+            await asyncio.gather(*list(self.tasks), return_exceptions=True)
+
+    def spawn(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Run an answer in the background, kept until it finishes (drain waits for it)."""
+        task = asyncio.ensure_future(work)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    async def _verify(self, request: web.Request) -> web.Response:
+        return web.Response(text=self.guard.echo(CallbackQuery.parse(request)))
+
+    async def _receive(self, request: web.Request) -> web.Response:
+        raise NotImplementedError
