@@ -84,6 +84,9 @@ def _headline(assessment: Assessment) -> list[str]:
     return [f"得分{pts(share.score)}（满分{pts(share.max)}，占总分{percent}%）"]
 
 
+ESTIMATE_NOTE = "注：功效系数法的满意值、不允许值由省里按全省各县数值确定，标“估算”的按默认界值计算。"
+
+
 def _indicator_lines(assessment: Assessment) -> list[str]:
     if assessment.checklist is not None:
         lines = [f"· {i.indicator} {_short(i.title)} {i.done}/{i.total}" for i in assessment.checklist.items]
@@ -92,8 +95,12 @@ def _indicator_lines(assessment: Assessment) -> list[str]:
         lines, scored = [], list(assessment.indicators)
     for s in scored:
         mark = "（加分）" if s.kind == "bonus" else ""
-        lines.append(f"· {s.indicator} {_short(s.title)}{mark} {num(s.score)}/{pts(s.max)}")
-    return ["各指标：", *lines[:MAX_ITEMS]] if lines else []
+        estimate = "（估算）" if s.estimated else ""
+        lines.append(f"· {s.indicator} {_short(s.title)}{mark} {num(s.score)}/{pts(s.max)}{estimate}")
+    if not lines:
+        return []
+    note = [ESTIMATE_NOTE] if any(s.estimated for s in scored) else []
+    return ["各指标：", *lines[:MAX_ITEMS], *note]
 
 
 def _gap_lines(assessment: Assessment, limit: int) -> list[str]:
