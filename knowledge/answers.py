@@ -209,7 +209,7 @@ def department(kb: KnowledgeBase, resp: Responsibility, dept_id: str, inds: Sequ
     plan = resp.plan
     name = kb.departments[dept_id].id
     if not inds:
-        return f"{plan.county}方案中没有列{name}为责任单位的指标。"
+        return f"{plan.county}方案中没有列{name}为责任单位的指标。" + _elsewhere(kb, resp, dept_id)
     total = sum(i.points for i in inds)
     head = f"{plan.county}方案中，{name}涉及{len(inds)}项" + (f"（共{fmt(total)}分）" if total else "") + "："
     fw = resp.framework
@@ -221,6 +221,20 @@ def department(kb: KnowledgeBase, resp: Responsibility, dept_id: str, inds: Sequ
     if len(inds) > MAX_LIST:
         lines.append(f"……等共{len(inds)}项，发“/kb {fw.id}”查看全部。")
     return "\n".join(lines)
+
+
+def _elsewhere(kb: KnowledgeBase, resp: Responsibility, dept_id: str) -> str:
+    """Where another plan of the same system names the department (平阴 leaves 住建局's indicators to the province)."""
+    for other in kb.plans.values():
+        if other.id == resp.plan.id or other.framework != resp.plan.framework:
+            continue
+        inds = Responsibility(kb, other).indicators_of(dept_id)
+        if inds:
+            listed = "、".join(f"第{i.id}项{i.editorial.short or ''}" for i in inds[:6])
+            provincial = all(i.county_supplied is False for i in inds)
+            tail = "，这些由省直部门直接评分" if provincial else ""
+            return f"\n参考：{other.county}方案中{kb.departments[dept_id].id}负责{listed}{tail}。"
+    return ""
 
 
 def definition(term: Term, kb: KnowledgeBase) -> str:

@@ -13,11 +13,12 @@ from knowledge.text import Segmenter, normalize
 # Words that show a question is about the plan rather than an indicator.
 PLAN_CUES = re.compile(
     r"阶段|口号|质量精神|邮箱|发到哪|领导小组|组长|办公室|设在|专项经费|专项资金|财政.{0,6}(万|钱)|多少钱|"
-    r"到20\d\d年|验收|截止|几号|目标|发文|文号|申报|线上|线下|盖章|创建成功|什么时候创建|材料.{0,4}(交|报|发)|"
+    r"到20\d\d年|验收|截止|几号|目标|发文|文号|申报|线上|线下|盖章|创建成功|什么时候创建|(材料|申请表|总结).{0,6}(交|报|发)|"
     r"phase|deadline|e-?mail|slogan|office|target"
 )
 # Cues that only the plan can answer, whatever the indicators say.
-PLAN_ONLY = re.compile(r"阶段|口号|邮箱|发到哪|领导小组.{0,4}(组长|成员|设在)|组长是|办公室设在|设在哪|创建成功|多少钱|线上|线下|盖章|e-?mail|slogan|phases")
+OFFICE = re.compile(r"(质量强[县市区]办|领导小组办公室|创建办公室|创建办|专班|办公室).{0,6}(在|设在|哪个单位|哪个部门|哪里|哪儿)")
+PLAN_ONLY = re.compile(OFFICE.pattern + r"|阶段|口号|邮箱|发到哪|领导小组.{0,4}(组长|成员|设在)|组长是|办公室设在|设在哪|创建成功|多少钱|线上|线下|盖章|e-?mail|slogan|phases")
 _LIST_PHASES = re.compile(r"(几个|哪些|哪几个|分几个|有几)阶段|阶段.{0,4}(安排|划分|有哪些)|phases")
 
 
@@ -93,6 +94,10 @@ class PlanFacts:
         lines = [f"{self.plan.county}方案的时间节点："]
         lines += [f"· {d.date.isoformat()}：{_clip(d.text, 120)}" for d in self.plan.deadlines]
         return "\n".join(lines)
+
+    def office(self) -> Passage | None:
+        """The leading group and where its office sits."""
+        return next((p for p in self.passages if p.kind == "group"), None)
 
     def wants_phases(self, text: str) -> bool:
         return bool(_LIST_PHASES.search(text))

@@ -14,7 +14,7 @@ from typing import Any
 
 from knowledge import aggregates, answers
 from knowledge.model import Framework, Indicator, KnowledgeBase, Term
-from knowledge.planfacts import PLAN_CUES, PLAN_ONLY, PlanFacts
+from knowledge.planfacts import OFFICE, PLAN_CUES, PLAN_ONLY, PlanFacts
 from knowledge.query import (
     INTENT_PATTERNS,
     SYSTEM_PATTERN,
@@ -58,10 +58,11 @@ _PROVINCIAL = re.compile(r"省直|省里|省级部门|直接评分|省.{0,4}打�
 _COUNTY = re.compile(r"(县里|县级|县区|本县|申报县|我县|县).{0,4}(提供|准备|自己)|county.{0,10}(suppl|provid)")
 _BONUS = re.compile(r"加分|bonus")
 _LISTING = re.compile(r"哪些|哪几|哪\d+项|情形|包括|包含|几种|都有|下面有|which|what are")
-_WHICH_INDICATOR = re.compile(r"(算|属于|对应|归|在|是|放)(哪条|哪项|哪个|哪一项|哪一条|第几|哪几)|哪条指标|哪个指标|哪一行|哪几行|which (indicator|item|row|task|one)")
+_WHICH_INDICATOR = re.compile(r"(算|属于|对应|归|在|是|放)(哪条|哪项|哪个|哪一项|哪一条|第几|哪几|那项|那条|那个指标)|哪条指标|哪个指标|哪一行|哪几行|which (indicator|item|row|task|one)")
 _EXTREME_FILLER = re.compile(r"分值|分数|哪项|哪个|哪几项|哪一项|是|的|指标|项|得分|评分表|表里|表中|体系|标准|规范|评价|里|中|分|\s|山东|湖南|河南|济南")
 _LEVEL_LIST = re.compile(r"(下面|下边|里面|包括|包含|有)(到底)?(有)?(哪几|哪些)(个|项|条)?(指标|任务|项|条)")
 _LEVEL_TOTAL = re.compile(r"这块|这部分|这一块|部分|板块|一级|二级|大项|总|合计|一共|共")
+_ABOUT_WORDS = re.compile(r"包括|包含|哪些|指|意思|概念|解释|计算|算法|公式")
 _NOT_DEFINITION = ("points", "evidence", "deadline", "department", "data_source")
 _UNREADABLE = re.compile(r"[^\u4e00-\u9fff\u3000-\u303f\uff00-\uffefa-zA-Z0-9\s\.,;:!?%()\-+·'\"/&#，。？！：；、（）“”‘’《》【】…]")
 
@@ -305,14 +306,23 @@ class Librarian:
         if query.intent == "definition":
             return self._definition(query, scope, terms[0])
         topic = self._topic(query)
-        about = [t for t in terms if _covers(topic, t) and not self._is_indicator_topic(t)]
+        keyword_ok = query.intent == "criteria" and "分" not in query.text  # 功效系数法怎么算 asks how it works
+        about = [t for t in terms if self._covers(topic, t) and not self._is_indicator_topic(t, keyword_ok)]
         if not about or (query.intent == "criteria" and "分" in query.text):
             return None
         return self._definition(query, scope, about[0])
 
-    def _is_indicator_topic(self, term: Term) -> bool:
-        """True when people also use the term as the name of indicators (计量, 标准化, 质量月)."""
-        return any(normalize(n) in self.vocab.indicator_names for n in (term.term, *term.aliases))
+    def _covers(self, topic: str, term: Term) -> bool:
+        """True when the question is about the term itself (四上企业是啥, 战略性新兴产业包括哪些)."""
+        rest = topic
+        for name in sorted((normalize(n) for n in (term.term, *term.aliases)), key=len, reverse=True):
+            rest = rest.replace(name, " ")
+        return rest != topic and not [w for w in self._content_words(rest) if not _ABOUT_WORDS.fullmatch(w)]
+
+    def _is_indicator_topic(self, term: Term, keywords_allowed: bool = False) -> bool:
+        """True when people also use the term as the name (or, unless allowed, a keyword) of indicators."""
+        names = self.vocab.indicator_names if not keywords_allowed else self.vocab.indicator_titles
+        return any(normalize(n) in names for n in (term.term, *term.aliases))
 
     def _definition(self, query: Query, scope: Scope, term: Term) -> Answer:
         text = answers.definition(term, self.kb)
@@ -375,7 +385,12 @@ class Librarian:
         intent = "deadline" if query.intent == "deadline" else "lookup"
         if facts.wants_phases(query.text):
             return Answer(query.raw, "framework", intent, facts.phases_text(), framework=plan.framework)
+        office = facts.office() if OFFICE.search(query.text) else None
+        if office is not None:
+            return Answer(query.raw, "framework", intent, f"【{plan.county}方案】{office.text}", framework=plan.framework)
         found = facts.search(self._topic(query) or query.text)
+        if query.intent == "deadline":  # a date question is about the plan's dates first
+            found = [f for f in found if f[0].kind in ("deadline", "phase")] or found
         if not found and query.intent == "deadline":
             return Answer(query.raw, "framework", intent, facts.deadlines_text(), framework=plan.framework)
         if not found or found[0][1] < PLAN_MIN_SCORE:
@@ -500,15 +515,6 @@ class Librarian:
         tokens = set(self.segmenter.tokens_of(self._topic_words(query)))
         text = answers.indicators(self.kb, plan, resp, intent, [i for i, _ in hits[:shown]], tokens)
         return Answer(query.raw, "indicator", intent, text, framework=hits[0][0].framework, hits=hits, fixes=query.fixes)
-
-
-def _covers(topic: str, term: Term) -> bool:
-    """True when the question is essentially about the term itself (四上企业是啥, 功效系数法怎么算)."""
-    names = [normalize(n) for n in (term.term, *term.aliases)]
-    rest = topic
-    for name in sorted(names, key=len, reverse=True):
-        rest = rest.replace(name, "")
-    return rest != topic and len(re.sub(r"[\s\W]", "", rest)) <= 2
 
 
 def _ambiguous(hits: list[Hit]) -> bool:

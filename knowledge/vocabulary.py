@@ -82,6 +82,7 @@ class Vocabulary:
         self.levels = Matcher(self._level_phrases())
         self.english = Matcher(self._english_phrases(), min_len=2)
         self.indicator_names = self._indicator_names()
+        self.indicator_titles = self._indicator_names(with_keywords=False)
         self.system_names = frozenset(self.systems.phrases())
 
     def _system_phrases(self) -> list[tuple[str, object]]:
@@ -117,11 +118,13 @@ class Vocabulary:
                     out += [(n, ref) for ref in [_level_ref(fw.id, child, 2, self.kb, level.name)] for n in _level_names(child)]
         return out
 
-    def _indicator_names(self) -> frozenset[str]:
+    def _indicator_names(self, with_keywords: bool = True) -> frozenset[str]:
+        """What indicators are called: short names, aliases and headings (and their keywords)."""
         names: set[str] = set()
         for fw in self.kb.frameworks.values():
             for ind in fw.indicators.values():
-                names.update((ind.editorial.short, *ind.editorial.aliases, *ind.editorial.keywords))
+                names.update((ind.editorial.short, *ind.editorial.aliases))
+                names.update(ind.editorial.keywords if with_keywords else ())
             for level in fw.levels:
                 names.update((level.name, *(c.name for c in level.children)))
         return frozenset(normalize(n) for n in names if n)
