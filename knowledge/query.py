@@ -25,7 +25,7 @@ INTENT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 SYSTEM_PATTERN = re.compile(
     r"总分|满分是|满分多少|合格线|及格|多少分(才)?(算)?合格|几个指标|多少个指标|多少项指标|几项指标|多少项|几个一级|几个二级|一级指标|二级指标|三级指标|指标体系|一票否决|不予受理|pass line|how many indicators"
 )
-_NUMBER_REF = re.compile(r"(?:第|序号|编号|no\.?\s*|(?:indicator|item|row|task)\s*(?:no\.?|#)?\s*)\s*(\d{1,3})\s*(项|条|行|个|号|题|任务|指标)?")
+_NUMBER_REF = re.compile(r"(?:第|序号|编号|no\.?\s*|(?:indicator|item|row|task)\s*(?:no\.?|#)?\s*)\s*(\d{1,3})(?!\d)\s*(项|条|行|个|号|题|任务|指标)?(?![方者批届期年天周季名位次])")
 _ROW_WORDS = re.compile(r"(表|任务表|分解表|评分表|清单|方案|附件)")
 
 
