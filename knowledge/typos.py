@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 
 from knowledge.text import cjk_runs
 
 MAX_TERM = 8
+MIN_PINYIN = 6  # a pinyin spelling shorter than this is too likely an English word or an abbreviation
+_LATIN_WORD = re.compile(r"[a-z]+")
 MAX_READINGS = 16  # combinations of polyphonic readings tried per window
 LONG_RUN = 20  # in longer runs of Chinese (rambling questions) only domain terms are repaired by sound
 # Characters that are seldom part of a mistyped term: a window holding one is left alone,
@@ -38,6 +41,13 @@ def readings(char: str) -> tuple[str, ...]:
 
     found = pinyin(char, style=Style.NORMAL, heteronym=True, errors="ignore")
     return tuple(dict.fromkeys(_fuzzy(s) for s in found[0])) if found else ()
+
+
+def lazy_letters(text: str) -> list[str]:
+    """Plain pinyin letters of a term, as typed on a keyboard without tones (计量 → ji, liang)."""
+    from pypinyin import Style, lazy_pinyin
+
+    return [s.replace("ü", "v") for s in lazy_pinyin(text, style=Style.NORMAL, errors="ignore")]
 
 
 def reading_table() -> dict[str, tuple[str, ...]]:
@@ -77,9 +87,14 @@ class Corrector:
         self._known = self._domain | {t for t in extra if 2 <= len(t) <= MAX_TERM and cjk_runs(t) == [t]}
         self._sizes: dict[tuple[str, str], list[int]] = {}  # first two syllables → term lengths
         self._domain_sizes: dict[tuple[str, str], list[int]] = {}  # the same, domain terms only
+        self._by_pinyin: dict[str, str] = {}  # "jiliang" → 计量: terms typed in pinyin letters
         for term in sorted(self._domain) + sorted(self._known - self._domain):
             sound = syllables(term)
             self._by_sound.setdefault(sound, term)
+            if term in self._domain and len(term) >= 2:
+                spelled = "".join(lazy_letters(term))
+                if len(spelled) >= MIN_PINYIN:
+                    self._by_pinyin.setdefault(spelled, term)
             if len(sound) == len(term) and term in self._domain:
                 sizes = self._domain_sizes.setdefault((sound[0], sound[1]), [])
                 if len(term) not in sizes:
@@ -96,11 +111,29 @@ class Corrector:
 
     def correct(self, text: str) -> tuple[str, list[tuple[str, str]]]:
         """The text with misspelt terms replaced, and the (wrong, right) pairs."""
-        fixes: list[tuple[str, str]] = []
+        text, fixes = self._spelled_out(text)
         for run in cjk_runs(text):
             for wrong, right in self._fix_run(run):
                 text = text.replace(wrong, right, 1)
                 fixes.append((wrong, right))
+        return text, fixes
+
+    def _spelled_out(self, text: str) -> tuple[str, list[tuple[str, str]]]:
+        """Terms typed as pinyin letters (zhiliang fazhan moshi → 质量发展模式), longest span first."""
+        words = _LATIN_WORD.findall(text)
+        fixes: list[tuple[str, str]] = []
+        i = 0
+        while i < len(words):
+            for j in range(min(len(words), i + 6), i, -1):
+                term = self._by_pinyin.get("".join(words[i:j]))
+                if term is not None:
+                    span = re.search(r"\s*".join(map(re.escape, words[i:j])), text)
+                    if span is not None:
+                        fixes.append((span.group(0), term))
+                        text = text[: span.start()] + term + text[span.end() :]
+                    i = j - 1
+                    break
+            i += 1
         return text, fixes
 
     def _fix_run(self, run: str) -> list[tuple[str, str]]:
