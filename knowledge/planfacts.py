@@ -17,7 +17,10 @@ PLAN_CUES = re.compile(
     r"phase|deadline|e-?mail|slogan|office|target"
 )
 # Cues that only the plan can answer, whatever the indicators say.
-OFFICE = re.compile(r"(质量强[县市区]办|领导小组办公室|创建办公室|创建办|专班|办公室).{0,6}(在|设在|哪个单位|哪个部门|哪里|哪儿)")
+OFFICE = re.compile(
+    r"(质量强[县市区]办|领导小组办公室|创建办公室|创建办|专班|办公室).{0,4}"
+    r"(设在|在哪|在那|是哪个单位|是哪个部门|在什么单位|归哪|哪个单位|哪个部门)"
+)
 PLAN_ONLY = re.compile(OFFICE.pattern + r"|阶段|口号|邮箱|发到哪|领导小组.{0,4}(组长|成员|设在)|组长是|办公室设在|设在哪|创建成功|多少钱|线上|线下|盖章|e-?mail|slogan|phases")
 _LIST_PHASES = re.compile(r"(几个|哪些|哪几个|分几个|有几)阶段|阶段.{0,4}(安排|划分|有哪些)|phases")
 

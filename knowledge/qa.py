@@ -266,7 +266,7 @@ class Librarian:
         asks = query.intent == "department" or (short and listed) or (not short and _DEPT_LONG.search(query.text))
         if not asks:
             return None
-        dept = found[0]
+        dept = max(found, key=lambda d: (found.count(d), -found.index(d)))  # the one named most, then first
         resp = self.responsibility[scope.plan]
         inds = resp.indicators_of(dept)
         text = answers.department(self.kb, resp, dept, inds)
@@ -496,7 +496,7 @@ class Librarian:
 
     def _decline(self, query: Query, scope: Scope, hits: list[Hit]) -> Answer:
         terms = [term_of(v) for _, v in self.vocab.terms.find(query.text)]
-        if terms and query.intent != "department" and not _WHICH_INDICATOR.search(query.text):
+        if terms and query.intent in ("definition", "lookup", "criteria") and not _WHICH_INDICATOR.search(query.text):
             return self._definition(query, scope, terms[0])
         plan_answer = self._plan_answer(query, scope) if PLAN_CUES.search(query.text) else None
         if plan_answer is not None:

@@ -48,7 +48,8 @@ STOP_WORDS = frozenset(
     do does did we our my i me you your it its this that these those there can could should would will shall
     indicator indicators item items row rows task tasks score scored scoring scores point points get gets got
     many much need needed needs come comes data about please tell know want any some all one
-    cover covers covered under related belong belongs regarding concerning mean means meaning""".split()  # noqa: SIM905
+    cover covers covered under related belong belongs regarding concerning mean means meaning
+    lead leads leading responsible charge handle handles""".split()  # noqa: SIM905
 )
 
 
