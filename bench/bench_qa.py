@@ -59,7 +59,7 @@ def latency(librarian: Librarian, cases: list[Case], rounds: int = 5) -> dict[st
     times: list[float] = []
     for _ in range(rounds):
         for case in cases:
-            librarian._recent.clear()  # measure the work, not the cache of repeated questions
+            librarian.forget_answers()  # measure the work, not the cache of repeated questions
             start = time.perf_counter()
             librarian.ask(case.q, plan=case.plan)
             times.append((time.perf_counter() - start) * 1000)

@@ -143,6 +143,10 @@ class Librarian:
             self._recent[key] = cached
         return dataclasses.replace(cached, hits=list(cached.hits), fixes=list(cached.fixes))
 
+    def forget_answers(self) -> None:
+        """Drop the remembered answers (after a knowledge change, or to time the real work)."""
+        self._recent.clear()
+
     def _ask(self, question: str, plan: str | None, framework: str | None) -> Answer:
         if not isinstance(question, str) or not question.strip():
             return Answer(str(question or ""), "out_of_scope", "empty", answers.EMPTY, abstained=True)

@@ -154,18 +154,9 @@ class WeComAppClient:
         payload: dict[str, Any] | None = None,
         form: aiohttp.FormData | None = None,
     ) -> dict[str, Any]:
-        try:
-            async with self.session.request(
-                method, self.base + path, params=params, json=payload, data=form
-            ) as response:
-                if response.status != 200:
-                    raise ChannelError(f"{path}: HTTP {response.status}")
-                data = await response.json(content_type=None)
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            raise ChannelError(f"{path}: {type(exc).__name__}") from None
-        if not isinstance(data, dict):
-            raise ChannelError(f"{path}: unexpected answer")
-        return data
+        return await fetch_json(
+            self.session, method, self.base + path, path, params=params, json=payload, data=form
+        )
 
 
 def media_form(data: bytes, filename: str) -> aiohttp.FormData:
@@ -183,3 +174,19 @@ def _check(data: dict[str, Any], api: str) -> None:
     code = int(data.get("errcode", 0))
     if code != 0:
         raise WeComApiError(code, str(data.get("errmsg", "")), api)
+
+
+async def fetch_json(
+    session: aiohttp.ClientSession, method: str, url: str, label: str, **kwargs: Any
+) -> dict[str, Any]:
+    """One WeCom API call: the JSON object it answers, or ChannelError naming `label`."""
+    try:
+        async with session.request(method, url, **kwargs) as response:
+            if response.status != 200:
+                raise ChannelError(f"{label}: HTTP {response.status}")
+            data = await response.json(content_type=None)
+    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+        raise ChannelError(f"{label}: {type(exc).__name__}") from None
+    if not isinstance(data, dict):
+        raise ChannelError(f"{label}: unexpected answer")
+    return data

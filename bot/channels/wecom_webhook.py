@@ -21,7 +21,7 @@ import aiohttp
 
 from bot.channels.errors import ChannelError, WeComApiError
 from bot.channels.render import WECOM_WEBHOOK_LIMIT, wecom_parts
-from bot.channels.wecom_api import media_form
+from bot.channels.wecom_api import fetch_json, media_form
 from handlers.core import FileAttachment, Reply
 
 log = logging.getLogger("qcbot.wecom")
@@ -164,13 +164,4 @@ class WeComWebhook:
         return int(answer.get("errcode", 0)), str(answer.get("errmsg", ""))
 
     async def _request(self, api: str, params: dict[str, str], **body: Any) -> dict[str, Any]:
-        try:
-            async with self.session.post(f"{self.url}/{api}", params=params, **body) as response:
-                if response.status != 200:
-                    raise ChannelError(f"webhook/{api}: HTTP {response.status}")
-                data = await response.json(content_type=None)
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            raise ChannelError(f"webhook/{api}: {type(exc).__name__}") from None
-        if not isinstance(data, dict):
-            raise ChannelError(f"webhook/{api}: unexpected answer")
-        return data
+        return await fetch_json(self.session, "POST", f"{self.url}/{api}", f"webhook/{api}", params=params, **body)
