@@ -1,13 +1,12 @@
-"""Shared test helpers: where the seeds are, message factories."""
+"""Shared test helpers: where the source documents are, message factories."""
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SEEDS_DIR = Path(os.environ.get("QCBOT_SEEDS", ROOT.parent / "shared" / "seeds"))
+SEEDS_DIR = ROOT / "knowledge" / "sources"  # the official documents, kept in the repository
 
 
 @lru_cache(maxsize=8)

@@ -85,7 +85,7 @@ def missing(fields: Iterator[tuple[str, str]], seed: str) -> list[str]:
 
 
 def test_seeds_are_present() -> None:
-    assert SEEDS_DIR.is_dir(), f"找不到种子文件目录 {SEEDS_DIR}（设置 QCBOT_SEEDS 指向 shared/seeds）"
+    assert SEEDS_DIR.is_dir(), f"找不到源文件目录 {SEEDS_DIR}"
 
 
 @pytest.mark.parametrize("fw_id", ["shandong", "hunan", "henan", "jinan"])
