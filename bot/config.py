@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import tomllib
 from collections.abc import Mapping
@@ -10,6 +11,9 @@ from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "QCBOT_"
+FILE_KEY = f"{ENV_PREFIX}CONFIG"
+
+log = logging.getLogger("qcbot.config")
 
 
 class ConfigError(Exception):
@@ -31,6 +35,7 @@ class Config:
     timezone: str = "Asia/Shanghai"
     campaign_year: int | None = None  # roll the plans' dates to this year
     export_dir: str = "qcbot-exports"
+    cache_dir: str = ""  # the built question index; "" = $XDG_CACHE_HOME/qcbot or ~/.cache/qcbot
     log_level: str = "INFO"
     # HTTP server (qcbot serve)
     host: str = "0.0.0.0"
@@ -79,18 +84,29 @@ class Config:
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, file: str | Path | None = None) -> Config:
-        """Read QCBOT_* environment variables over an optional TOML file (QCBOT_CONFIG)."""
+        """Read QCBOT_* environment variables over an optional TOML file (QCBOT_CONFIG).
+
+        An unknown key in the file is an error (it is a typo in something we read); an unknown
+        QCBOT_* environment variable is logged and ignored, so that a variable meant for
+        another tool or an older version never stops the bot.
+        """
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
-        path = file or env.get(f"{ENV_PREFIX}CONFIG")
+        path = file or env.get(FILE_KEY)
         if path:
             try:
                 values.update(tomllib.loads(Path(path).read_text(encoding="utf-8")))
             except (OSError, tomllib.TOMLDecodeError) as exc:
                 raise ConfigError(f"无法读取配置文件 {path}：{exc}") from None
+        known = {f.name for f in fields(cls)}
         for key, value in env.items():
-            if key.startswith(ENV_PREFIX) and key != f"{ENV_PREFIX}CONFIG":
-                values[key[len(ENV_PREFIX) :].lower()] = value
+            if not key.startswith(ENV_PREFIX) or key == FILE_KEY:
+                continue
+            name = key[len(ENV_PREFIX) :].lower()
+            if name in known:
+                values[name] = value
+            else:
+                log.warning("忽略未知的环境变量 %s", key)
         return cls.from_mapping(values)
 
     def require(self, *names: str) -> None:

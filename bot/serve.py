@@ -39,6 +39,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("qcbot.serve")
 
 EXIT_CONFIG = 2
+NO_CHANNEL = (
+    "没有配置任何渠道，只提供 /healthz：请设置 QCBOT_TELEGRAM_TOKEN，"
+    "或企业微信的 QCBOT_WECOM_BOT_TOKEN 与 QCBOT_WECOM_BOT_AES_KEY"
+)
 DRAIN_SECONDS = 30.0
 BOT_KEYS = ("wecom_bot_token", "wecom_bot_aes_key")
 APP_KEYS = ("wecom_corp_id", "wecom_agent_id", "wecom_secret", "wecom_token", "wecom_aes_key")
@@ -65,12 +69,10 @@ class Plan:
 def plan_channels(config: Config, telegram: bool = False, wecom: bool = False) -> Plan:
     """Decide the channels (flags, else whatever is configured); raise ConfigError naming gaps."""
     if not telegram and not wecom:
+        # nothing asked for and nothing configured: serve /healthz only, so that a fresh image
+        # starts and says what is missing instead of exiting (see `run`)
         telegram = bool(config.telegram_token)
         wecom = any(getattr(config, k) for k in (*BOT_KEYS, *APP_KEYS, *WEBHOOK_KEYS))
-        if not telegram and not wecom:
-            raise ConfigError(
-                "没有可启动的渠道：请设置 QCBOT_TELEGRAM_TOKEN，或企业微信的 QCBOT_WECOM_BOT_TOKEN 与 QCBOT_WECOM_BOT_AES_KEY"
-            )
     if telegram:
         _check_telegram(config)
     parts = (
@@ -325,5 +327,7 @@ def run(config: Config, telegram: bool = False, wecom: bool = False) -> int:
         print(f"无法启动 qcbot serve：{exc}", file=sys.stderr)
         return EXIT_CONFIG
     configure_logging(config.log_level, secrets_of(config))
+    if not plan.names:
+        log.warning(NO_CHANNEL, extra={"event": "serve_no_channel"})
     asyncio.run(serve(config, plan))
     return 0

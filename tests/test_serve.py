@@ -48,7 +48,6 @@ def free_port() -> int:
 @pytest.mark.parametrize(
     ("settings", "flags", "names"),
     [
-        ({}, {}, ["QCBOT_TELEGRAM_TOKEN", "QCBOT_WECOM_BOT_TOKEN"]),
         ({}, {"telegram": True}, ["QCBOT_TELEGRAM_TOKEN"]),
         (
             {"telegram_mode": "webhook"},
@@ -86,6 +85,10 @@ def test_serve_exits_2_with_one_chinese_line(
     assert main(["serve", "--wecom"]) == 2
     err = capsys.readouterr().err.strip()
     assert err == "无法启动 qcbot serve：缺少配置：QCBOT_WECOM_BOT_AES_KEY"
+
+
+def test_nothing_configured_serves_health_only() -> None:
+    assert plan_channels(Config.from_mapping({})).names == []
 
 
 def test_plan_from_configuration() -> None:
