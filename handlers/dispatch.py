@@ -4,52 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from weakref import WeakValueDictionary
 
-from handlers import ask, assess, bind, office, remind, results
+from handlers import ask, assess, bind
+from handlers.commands import BUTTONS, CommandCall, parse_command
 from handlers.core import Incoming, Reply
-from handlers.help import CommandCall, help_reply, parse_command, unknown_reply
+from handlers.help import admin_only
 from handlers.services import Services, actor
 
 log = logging.getLogger(__name__)
 ERROR_TEXT = "抱歉，处理出错了，请稍后再试。"
-Route = Callable[[Services, Incoming, str], Awaitable[list[Reply]]]
-
-
-async def _help(services: Services, message: Incoming, args: str) -> list[Reply]:
-    return help_reply(services.plan.county)
-
-
-async def _assess(services: Services, message: Incoming, args: str) -> list[Reply]:
-    return await assess.start(services, message)
-
-
-async def _myscore(services: Services, message: Incoming, args: str) -> list[Reply]:
-    return await results.on_myscore(services, message)
-
-
-COMMAND_ROUTES: dict[str, Route] = {
-    "/help": _help,
-    "/bind": bind.on_command,
-    "/assess": _assess,
-    "/myscore": _myscore,
-    "/gaps": office.on_gaps,
-    "/ask": ask.on_question,
-    "/remind": remind.on_remind,
-    "/mute": remind.on_mute,
-    "/unmute": remind.on_unmute,
-    "/deadline": remind.on_deadline,
-    "/progress": office.on_progress,
-    "/export": office.on_export,
-    "/chart": office.on_chart,
-}
-BUTTON_ROUTES: dict[str, Callable[[Services, Incoming, str], Awaitable[list[Reply]]]] = {
-    assess.PAYLOAD: assess.on_button,
-    bind.PAYLOAD: bind.on_button,
-}
-# commands after which an assessment in progress shows its current question again
-RESHOW_AFTER = ("/help", "/myscore", "/gaps", "/ask", "/remind", "/mute", "/unmute", "/deadline")
 
 
 class Dispatcher:
@@ -123,16 +87,16 @@ class Dispatcher:
         return await ask.on_question(self.services, message, message.text)
 
     async def _command(self, message: Incoming, call: CommandCall) -> list[Reply]:
-        route = COMMAND_ROUTES.get(call.command.name)
-        if route is None:
-            return unknown_reply(call.args)
-        replies = await route(self.services, message, call.args)
-        if call.command.name in RESHOW_AFTER and await self._assessing(message):
+        command = call.command
+        if command.admin and not self.services.is_admin(message.channel, message.user_id):
+            return admin_only(command.name)
+        replies = await command.run(self.services, message, call.args)
+        if command.reshow and await self._assessing(message):
             replies += await assess.current_question(self.services, message)
         return replies
 
     async def _button(self, message: Incoming, payload: str) -> list[Reply]:
-        for prefix, route in BUTTON_ROUTES.items():
+        for prefix, route in BUTTONS.items():
             if payload.startswith(prefix):
                 return await route(self.services, message, payload)
         call = parse_command(payload)

@@ -1,4 +1,7 @@
-"""The office's commands (admins only): /progress, county-wide /gaps, /export (.xlsx), /chart (PNG)."""
+"""The office's commands: /progress, county-wide /gaps, /export (.xlsx), /chart (PNG).
+
+Who may run them is the command table's `admin` flag, checked once by the dispatcher.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +16,6 @@ from bot.reports.workbook import Cell, Sheet, write_workbook
 from handlers import results
 from handlers.core import FileAttachment, Incoming, Reply
 from handlers.county import CountyView, county_view, gap_lines, headline, progress_line, unit_ids
-from handlers.remind import admin_only
 from handlers.reminders.messages import all_deadlines
 from handlers.services import Services
 from knowledge.model import Deadline
@@ -36,8 +38,6 @@ def is_admin(services: Services, message: Incoming) -> bool:
 
 async def on_progress(services: Services, message: Incoming, args: str) -> list[Reply]:
     """/progress: per department indicators, answered, completion, estimated points."""
-    if not is_admin(services, message):
-        return admin_only("/progress")
     return [Reply(await progress_text(services))]
 
 
@@ -84,8 +84,6 @@ def unanswered_line(result: Assessment) -> list[str]:
 
 async def on_export(services: Services, message: Incoming, args: str) -> list[Reply]:
     """/export: the workbook (answers, scores, progress, deadlines, unanswered questions)."""
-    if not is_admin(services, message):
-        return admin_only("/export")
     view = await county_view(services)
     sheets = await workbook_sheets(services, view)
     path = export_path(services, "xlsx")
@@ -100,8 +98,6 @@ async def on_export(services: Services, message: Incoming, args: str) -> list[Re
 
 async def on_chart(services: Services, message: Incoming, args: str) -> list[Reply]:
     """/chart: score against maximum per 一级指标, and completion per department."""
-    if not is_admin(services, message):
-        return admin_only("/chart")
     view = await county_view(services)
     county = services.plan.county
     first, title, unit = level_bars(view.assessment, services)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from handlers.core import Incoming, Reply
+from handlers.help import admin_only
 from handlers.reminders.messages import (
     all_deadlines,
     concerning,
@@ -17,14 +18,6 @@ UPCOMING_DAYS = 30
 MAX_LINES = 15
 MAX_DEADLINES = 12
 _REMOVE = ("删除", "取消", "remove", "delete")
-
-
-def admin_only(command: str) -> list[Reply]:
-    """The polite refusal of an office command."""
-    return [Reply(
-        f"抱歉，{command} 是质量强县办（管理员）专用的命令。"
-        "你可以用 /myscore、/gaps 查看本部门的情况；如需开通请联系质量强县办。"
-    )]
 
 
 async def on_remind(services: Services, message: Incoming, args: str) -> list[Reply]:

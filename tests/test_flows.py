@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 
 from bot.app import App, create_app
 from bot.config import Config
+from handlers.commands import COMMANDS
 from handlers.dispatch import ERROR_TEXT
-from handlers.help import COMMANDS, FLOW_WORDS
+from handlers.help import FLOW_WORDS
 from knowledge.model import KnowledgeBase
 from knowledge.qa import Librarian
 from scoring.answers import parse_answer

@@ -55,6 +55,16 @@ async def test_a_liaison_is_refused_office_commands(office: County, command: str
     assert not office.zhang.last[0].files
 
 
+async def test_every_admin_row_of_the_command_table_is_refused_centrally(office: County) -> None:
+    from handlers.commands import COMMANDS
+
+    admin_rows = [c for c in COMMANDS if c.admin]
+    assert admin_rows
+    for command in admin_rows:
+        for text in (command.name, *command.words):
+            assert "质量强县办（管理员）专用" in await office.zhang.say(text), text
+
+
 async def test_an_unbound_stranger_is_refused_too(office: County) -> None:
     stranger = Person(office.app.handler, user="x9", name="路人")
     assert "质量强县办（管理员）专用" in await stranger.say("各部门进度")

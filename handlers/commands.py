@@ -1,0 +1,132 @@
+"""The one command table: what people can send, the words that mean it, who may, what runs.
+
+Help text (`handlers/help.py`), routing and the admin check (`handlers/dispatch.py`) all read
+`COMMANDS`; a new command is one row here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from handlers import ask, assess, bind, office, remind, results
+from handlers.core import Incoming, Reply
+from handlers.help import help_reply
+from handlers.services import Services, normalize
+
+Route = Callable[[Services, Incoming, str], Awaitable[list[Reply]]]
+
+
+@dataclass(frozen=True)
+class Command:
+    """A command people can send, with the Chinese words that mean the same."""
+
+    name: str  # "/assess"
+    summary: str
+    example: str
+    run: Route
+    words: tuple[str, ...] = ()  # exact messages that run it too ("自评")
+    takes_args: bool = False  # "问 计量怎么得分" runs /ask with the rest
+    admin: bool = False  # for the 质量强县办 (Config.admins) only; checked by the dispatcher
+    reshow: bool = False  # an assessment in progress shows its current question again after it
+
+
+async def _help(services: Services, message: Incoming, args: str) -> list[Reply]:
+    return help_reply(services.plan.county, COMMANDS)
+
+
+async def _assess(services: Services, message: Incoming, args: str) -> list[Reply]:
+    return await assess.start(services, message)
+
+
+async def _myscore(services: Services, message: Incoming, args: str) -> list[Reply]:
+    return await results.on_myscore(services, message)
+
+
+async def _unknown(services: Services, message: Incoming, args: str) -> list[Reply]:
+    return [Reply(f"不认识命令 {args[:30]}。发送 /help 查看可用命令。")]
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("/help", "查看我能做什么", "/help", _help, ("帮助", "/start", "菜单"), reshow=True),
+    Command(
+        "/bind", "绑定你的部门（也可说“我是统计局的”）", "/bind 市场监管局", bind.on_command,
+        ("绑定",), takes_args=True,
+    ),
+    Command(
+        "/assess", "开始或继续本部门自评，一次一题", "自评", _assess,
+        ("自评", "开始自评", "继续自评"),
+    ),
+    Command(
+        "/myscore", "本部门各指标得分、占总分比例", "/myscore", _myscore, ("我的得分", "得分"),
+        reshow=True,
+    ),
+    Command(
+        "/gaps", "失分项按可补回分值排序，附措施（管理员：全县）", "/gaps", office.on_gaps,
+        ("差距", "失分项"), takes_args=True, reshow=True,
+    ),
+    Command(
+        "/ask", "问指标：分值、评分标准、责任单位、材料、时限", "/ask 计量怎么得分？",
+        ask.on_question, ("问",), takes_args=True, reshow=True,
+    ),
+    Command(
+        "/remind", "近30天你会收到的提醒（管理员：全部）", "/remind", remind.on_remind,
+        ("提醒", "我的提醒"), reshow=True,
+    ),
+    Command(
+        "/mute", "暂停给我的提醒（截止提醒、自评催办）", "/mute", remind.on_mute,
+        ("免打扰", "暂停提醒"), reshow=True,
+    ),
+    Command("/unmute", "恢复给我的提醒", "/unmute", remind.on_unmute, ("恢复提醒",), reshow=True),
+    Command(
+        "/deadline", "查看时间节点；管理员可设置：日期 事项 [部门…]",
+        "/deadline 2026-12-15 提交自评材料 统计局", remind.on_deadline,
+        ("时间节点", "截止时间"), takes_args=True, reshow=True,
+    ),
+    Command(
+        "/progress", "各部门自评进度：指标、已答、完成率、估分", "/progress", office.on_progress,
+        ("各部门进度", "全县进度"), admin=True,
+    ),
+    Command(
+        "/export", "导出Excel：答案、得分、部门进度、时间节点、未答问题", "/export",
+        office.on_export, ("导出",), admin=True,
+    ),
+    Command(
+        "/chart", "图表：各一级指标得分、各部门完成率", "/chart", office.on_chart, ("图表",),
+        admin=True,
+    ),
+)
+UNKNOWN = Command("/unknown", "", "", _unknown)
+
+# button payloads the flows put on their choices, by prefix
+BUTTONS: dict[str, Route] = {
+    assess.PAYLOAD: assess.on_button,
+    bind.PAYLOAD: bind.on_button,
+}
+
+
+@dataclass(frozen=True)
+class CommandCall:
+    """A recognised command and the text after it."""
+
+    command: Command
+    args: str
+
+
+def parse_command(text: str) -> CommandCall | None:
+    """The command a message runs ("/bind@qcbot 统计局", "自评"), if any."""
+    word = normalize(text)
+    head, _, rest = word.partition(" ")
+    if head.startswith("/"):
+        name = head.split("@", 1)[0].lower()
+        found = next((c for c in COMMANDS if name == c.name or name in c.words), None)
+        return CommandCall(found, rest.strip()) if found else CommandCall(UNKNOWN, name)
+    for command in COMMANDS:
+        if word in command.words:
+            return CommandCall(command, "")
+        if command.takes_args:
+            for w in command.words:
+                for sep in (" ", ":", "："):
+                    if word.startswith(w + sep) and word[len(w) + 1 :].strip():
+                        return CommandCall(command, word[len(w) + 1 :].strip())
+    return None
