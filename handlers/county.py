@@ -15,7 +15,9 @@ from scoring.progress import (
     department_progress,
     merge_answers,
 )
-from scoring.results import Assessment, ChecklistEntry
+from scoring.report import county_headline
+from scoring.report import gap_lines as report_gap_lines
+from scoring.results import Assessment
 from scoring.text import num
 
 
@@ -56,15 +58,24 @@ async def county_view(services: Services) -> CountyView:
     merged = merge_answers(rows)
     today = services.today()
     assessment = county_assessment(
-        services.framework, merged, plan=plan, units_for=lambda i: unit_ids(services, i), today=today
+        services.framework,
+        merged,
+        plan=plan,
+        units_for=lambda i: unit_ids(services, i),
+        today=today,
     )
     by_dept: dict[str, dict[str, Value]] = {}
     for row in rows:
         by_dept.setdefault(row.department, {})[row.fact_id] = row.value
     progress = [
         department_progress(
-            services.framework, dept, services.questions(dept), by_dept.get(dept, {}),
-            liaisons=liaisons[dept], plan=plan, today=today,
+            services.framework,
+            dept,
+            services.questions(dept),
+            by_dept.get(dept, {}),
+            liaisons=liaisons[dept],
+            plan=plan,
+            today=today,
         )
         for dept in departments_to_assess(services)
     ]
@@ -90,17 +101,14 @@ async def unfinished_departments(services: Services) -> frozenset[str]:
 
 def headline(view: CountyView) -> str:
     """估计全县得分 62.5/100分, or the tasks done for checklist systems."""
-    result = view.assessment
-    if result.checklist is not None:
-        done = result.checklist
-        bonus = f"，加分{num(result.bonus)}分" if result.bonus else ""
-        return f"全县任务完成：{done.done}/{done.total}项（{num(done.percent, 1)}%）{bonus}"
-    return f"估计全县得分：{num(result.total)}/{num(result.max)}分（未答的按0分计）"
+    return county_headline(view.assessment)
 
 
 def progress_line(p: DepartmentProgress, checklist: bool) -> str:
     """· 市场监管局：指标12项，已答8项；完成67%（32/47题）；估分22.5/34分；联络员1人."""
-    points = f"任务完成{p.tasks_done}/{p.tasks}项" if checklist else f"估分{num(p.score)}/{num(p.max)}分"
+    points = (
+        f"任务完成{p.tasks_done}/{p.tasks}项" if checklist else f"估分{num(p.score)}/{num(p.max)}分"
+    )
     who = f"联络员{p.liaisons}人" if p.liaisons else "未绑定联络员"
     return (
         f"· {p.department}：指标{p.indicators}项，已答{p.answered_indicators}项；"
@@ -110,24 +118,4 @@ def progress_line(p: DepartmentProgress, checklist: bool) -> str:
 
 def gap_lines(view: CountyView, limit: int) -> list[str]:
     """The county's largest gaps (who and what to do, most points first), then open tasks."""
-    lines = []
-    for n, gap in enumerate(view.assessment.gaps[:limit], 1):
-        who = "、".join(gap.departments) or "未指定"
-        lines.append(f"{n}. {gap.indicator} {short(gap.title)}：{gap.action}〔{who}〕")
-    report = view.assessment.checklist
-    if report is not None and len(lines) < limit:
-        undone = sorted((e for e in report.entries if e.done is not True), key=lambda e: not e.overdue)
-        for n, entry in enumerate(undone[: limit - len(lines)], len(lines) + 1):
-            lines.append(f"{n}. {entry.key} {short(entry.text, 24)}（{_task_state(entry)}）〔{entry.units or '未指定'}〕")
-    return lines
-
-
-def _task_state(entry: ChecklistEntry) -> str:
-    if entry.overdue and entry.deadline is not None:
-        return f"逾期，时限{entry.deadline.isoformat()}"
-    return "未填报" if entry.done is None else "未完成"
-
-
-def short(text: str, limit: int = 16) -> str:
-    """The text cut to `limit` characters with an ellipsis."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return report_gap_lines(view.assessment, limit, who=True)

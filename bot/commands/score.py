@@ -25,8 +25,7 @@ from scoring.answer_file import (
     render_template,
 )
 from scoring.engine import framework_facts, indicator_units, score_framework
-from scoring.results import Assessment, ChecklistReport, IndicatorScore
-from scoring.text import num
+from scoring.report import full_text
 
 EPILOG = """\
 示例：
@@ -55,7 +54,6 @@ EPILOG = """\
     items[]：indicator, title, done, total
 答案有误且带 --json 时输出 {"file", "problems": [{fact, value, expected}]}。
 """
-VETO_NAMES = {"veto": "一票否决项", "rejection": "不予受理条件"}
 CHECKLIST_NOTE = (
     "清单任务：已完成写“是”，未完成写“否”；"
     '可另写“"编号.date": 完成日期”，如 "1.1.date": 2019-12-20。'
@@ -230,7 +228,14 @@ def _score(scope: Scope, args: argparse.Namespace) -> int:
         today=today,
         exact=True,
     )
-    emit(args, result.to_dict(), render(result, scope, today))
+    text = full_text(
+        result,
+        scope.framework,
+        scope.title,
+        scope.department_name if scope.department else None,
+        today,
+    )
+    emit(args, result.to_dict(), text)
     return 0
 
 
@@ -241,138 +246,3 @@ def _today(text: str | None) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise UsageError(f"--today 应为 YYYY-MM-DD 格式的日期，而不是 {text}") from None
-
-
-# --- text output ------------------------------------------------------------------------------
-
-
-def render(result: Assessment, scope: Scope, today: date) -> str:
-    """The assessment as compact Chinese text."""
-    lines = [scope.title]
-    if scope.department is not None:
-        lines.append(_share_line(result, scope))
-    lines += _status(result, scope)
-    lines += _subtotals(result)
-    lines += _indicators(result)
-    if result.checklist is not None:
-        lines += _checklist(result.checklist, today)
-    lines += _gaps(result)
-    if result.missing:
-        shown = "、".join(result.missing[:12]) + ("等" if len(result.missing) > 12 else "")
-        lines.append(f"未填报：{len(result.missing)} 个事实（{shown}），按0分计")
-    return "\n".join(lines)
-
-
-def _status(result: Assessment, scope: Scope) -> list[str]:
-    lines: list[str] = []
-    if result.checklist is None or result.max:
-        estimate = "（含估算）" if result.estimated else ""
-        label = "部门合计" if scope.department else "总分"
-        lines.append(f"{label}：{num(result.total)} / {num(result.max)}分{estimate}")
-    if result.checklist is not None:
-        report = result.checklist
-        undone = sum(e.done is False for e in report.entries)
-        blank = sum(e.done is None for e in report.entries)
-        counts = [f"未完成 {undone} 项" if undone else "", f"未填报 {blank} 项" if blank else ""]
-        counts.append(f"逾期 {len(report.overdue)} 项" if report.overdue else "")
-        tail = "".join(f"，{c}" for c in counts if c)
-        lines.append(f"任务完成：{report.done}/{report.total}（{report.percent:g}%）{tail}")
-        bonus = [s for s in result.indicators if s.kind == "bonus"]
-        if bonus:
-            lines.append(f"加分：{num(result.bonus)} / {num(sum(s.max for s in bonus))}分")
-    lines += _veto_status(result, scope)
-    if result.pass_line is not None:
-        verdict = "达到" if result.passed else "未达到"
-        lines.append(f"合格线：{num(result.pass_line)}分，{verdict}")
-    return lines
-
-
-def _veto_status(result: Assessment, scope: Scope) -> list[str]:
-    """已触发 with the reasons, 未填报 while a veto question is unanswered, else 未触发."""
-    kinds = sorted({i.kind for i in scope.framework.indicators.values() if i.kind in VETO_NAMES})
-    label = "、".join(VETO_NAMES[k] for k in kinds) or "否决项"
-    if result.disqualified:
-        return [f"{label}：已触发——{'；'.join(result.vetoes)}"]
-    if not kinds:
-        return []
-    unanswered = sum(len(s.missing) for s in result.indicators if s.kind in VETO_NAMES)
-    if unanswered:
-        return [f"{label}：未填报（{unanswered} 个问题未回答），暂按未触发计"]
-    return [f"{label}：未触发"]
-
-
-def _share_line(result: Assessment, scope: Scope) -> str:
-    text = f"部门：{scope.department_name}"
-    if result.checklist is not None:
-        report = result.checklist
-        return f"{text}，负责 {len(report.items)} 个条目、{report.total} 项任务"
-    share = result.department
-    if share is None:
-        return text
-    text += f"，负责 {len(share.indicators)} 项指标"
-    if share.max:
-        text += f"，得分 {num(share.score)} / {num(share.max)}分，占总分值 {share.share * 100:.1f}%"
-    return text
-
-
-def _subtotals(result: Assessment) -> list[str]:
-    if result.checklist is not None or not result.subtotals:
-        return []  # a checklist's only scored heading is its 加分项, shown in the status
-    lines = ["分项小计："]
-    for row in result.subtotals:
-        indent = "    " if row.level2 else "  "
-        score = f"{num(row.score)}/{num(row.max)}" if row.max else f"加{num(row.score)}分"
-        lines.append(f"{indent}{row.level2 or row.level1} {score}")
-    return lines
-
-
-def _indicators(result: Assessment) -> list[str]:
-    shown = [s for s in result.indicators if s.parts or s.max or s.note]
-    if not shown:
-        return []
-    return ["指标得分：", *(_indicator_line(s) for s in shown)]
-
-
-def _indicator_line(score: IndicatorScore) -> str:
-    if score.kind in VETO_NAMES:
-        head = f"  {score.indicator} {score.title} {'已触发' if score.vetoed else '未触发'}"
-    else:
-        extra = " 估算" if score.estimated else ""
-        extra += " 加分项" if score.kind == "bonus" and "加分" not in score.title else ""
-        head = f"  {score.indicator} {score.title} {num(score.score)}/{num(score.max)}{extra}"
-    return f"{head}：{score.reason}" if score.reason else head
-
-
-def _checklist(report: ChecklistReport, today: date) -> list[str]:
-    open_items = [i for i in report.items if i.done < i.total]
-    lines = ["尚未完成的条目：" if open_items else "各条目任务均已完成。"]
-    lines += [f"  {i.indicator} {i.title} 完成{i.done}/{i.total}" for i in open_items]
-    if report.overdue:
-        lines.append(f"逾期任务（截至 {today.isoformat()}，共 {len(report.overdue)} 项）：")
-        for entry in report.overdue:
-            due = entry.deadline.isoformat() if entry.deadline else ""
-            units = f"〔{entry.units}〕" if entry.units else ""
-            lines.append(f"  {entry.key} 限{due}：{_short(entry.text)}{units}")
-    late = [e for e in report.entries if e.late]
-    if late:
-        lines.append("逾期完成：" + "、".join(f"{e.key}（{e.done_on}）" for e in late))
-    return lines
-
-
-def _gaps(result: Assessment) -> list[str]:
-    if not result.gaps:
-        return []
-    total = num(sum(g.points for g in result.gaps))
-    lines = [f"失分清单（按可挽回分值排序，共 {len(result.gaps)} 项，合计 {total}分）："]
-    for n, gap in enumerate(result.gaps, 1):
-        estimate = "（估算）" if gap.estimated else ""
-        who = "、".join(gap.departments) or "未指定"
-        lines.append(
-            f"  {n}. {gap.indicator} {gap.title}·{gap.label}：{gap.action}{estimate}〔{who}〕"
-        )
-    return lines
-
-
-def _short(text: str, limit: int = 60) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
