@@ -9,6 +9,9 @@ import time
 from collections.abc import Iterable
 from typing import IO, Any
 
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
+
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message",
     "asctime",
@@ -50,6 +53,34 @@ class JsonFormatter(logging.Formatter):
         return text
 
 
+class QuietBadRequests(logging.Filter):
+    """aiohttp's "Error handling request" for a request it could not parse: one warning, no traceback.
+
+    aiohttp has already answered such a request with a 4xx (a header line or URL over its limit,
+    a broken request line or body encoding …); the traceback says nothing about our code.
+    """
+
+    REASON_CHARS = 200
+    AFTER_ANSWER = "Unhandled exception"  # aiohttp reading on in a body the handler found broken
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, RequestPayloadError):
+            if record.msg == self.AFTER_ANSWER:
+                return False  # the handler met the same error first and answered (and logged) it
+            exc = exc.__cause__
+        if record.levelno < logging.ERROR or not isinstance(exc, HttpProcessingError):
+            return True
+        if 400 <= exc.code < 500:  # aiohttp's answer to a request it could not parse
+            remote = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+            record.msg = "bad HTTP request from %s: %s %s"
+            record.args = (remote, exc.code, " ".join(exc.message.split())[: self.REASON_CHARS])
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info, record.exc_text = None, None
+            record.event = "http_bad_request"
+        return True
+
+
 def configure_logging(
     level: str = "INFO", secrets: Iterable[str] = (), stream: IO[str] | None = None
 ) -> logging.Handler:
@@ -63,4 +94,7 @@ def configure_logging(
     root.setLevel(level.upper())
     for name in NOISY:
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+    server = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, QuietBadRequests) for f in server.filters):
+        server.addFilter(QuietBadRequests())
     return handler

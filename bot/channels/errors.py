@@ -11,6 +11,13 @@ class MalformedRequest(ChannelError):
     """An inbound callback or update could not be parsed (answered with HTTP 400)."""
 
 
+class UnusableMessage(ChannelError):
+    """An authenticated message whose fields have the wrong type: acknowledged (empty 200), not handled.
+
+    The platform retries any other answer, and a retry of the same message cannot fare better.
+    """
+
+
 class RejectedRequest(ChannelError):
     """An inbound callback failed authentication or freshness checks (HTTP 403)."""
 

@@ -8,9 +8,11 @@ answer is sent asynchronously, so WeCom's 5-second deadline never matters.
 from __future__ import annotations
 
 import logging
-import xml.etree.ElementTree as ET
+from xml.etree.ElementTree import ParseError
 
 from aiohttp import web
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
 
 from bot.channels.errors import ChannelError, MalformedRequest
 from bot.channels.wecom_api import WeComAppClient
@@ -104,12 +106,21 @@ class WeComAppChannel(CallbackChannel):
 
 
 def parse_xml(raw: bytes | str) -> dict[str, str]:
-    """The child elements of a flat WeCom XML document as a dict; no DTDs, no entities."""
-    data = raw.encode("utf-8") if isinstance(raw, str) else raw
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
-        raise MalformedRequest("XML with a DTD is not accepted")
+    """The child elements of a flat WeCom XML document as a dict; UTF-8 only, no DTDs, no entities.
+
+    The bytes are decoded first, so the parser never sees (or honours) a declared encoding:
+    a UTF-16 body is refused here instead of slipping past a byte match on "<!DOCTYPE".
+    """
     try:
-        root = ET.fromstring(data)
-    except ET.ParseError as exc:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError:
+        raise MalformedRequest("XML is not UTF-8") from None
+    if "\x00" in text:  # never in XML; a BOM-less UTF-16 body is valid UTF-8 full of NULs
+        raise MalformedRequest("XML is not UTF-8 (NUL characters)")
+    try:
+        root = fromstring(text, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as exc:
+        raise MalformedRequest(f"XML with a DTD or entities is not accepted: {exc!r}") from None
+    except ParseError as exc:
         raise MalformedRequest(f"bad XML: {exc}") from None
     return {child.tag: (child.text or "").strip() for child in root}

@@ -23,6 +23,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.channels.errors import ChannelError, MalformedRequest
+from bot.channels.payload import json_object, object_of, objects_of, text_of
 from bot.channels.render import wecom_single
 from bot.channels.wecom_api import WeComAppClient
 from bot.channels.wecom_callback import CallbackChannel, CallbackGuard, CallbackQuery
@@ -66,9 +67,9 @@ class WeComBotChannel(CallbackChannel):
 
     async def _receive(self, request: web.Request) -> web.Response:
         query = CallbackQuery.parse(request)
-        encrypted = _field(_json_object(await request.read()), "encrypt")
-        message = _json_object(self.guard.open(query, encrypted))
-        key = str(message.get("msgid") or f"{query.nonce}:{query.timestamp}:{query.msg_signature}")
+        encrypted = _field(json_object(await request.read()), "encrypt")
+        message = json_object(self.guard.open(query, encrypted))
+        key = text_of(message, "msgid") or f"{query.nonce}:{query.timestamp}:{query.msg_signature}"
         previous = self.guard.claim(key)
         if previous is not None:
             log.info(
@@ -182,10 +183,14 @@ class WeComBotChannel(CallbackChannel):
     # --- parsing --------------------------------------------------------------------------
 
     def _incoming(self, message: dict[str, Any]) -> Incoming | None:
-        """The channel-neutral message; None for what needs no answer (stream refresh, …)."""
-        group = message.get("chattype") == "group"
-        user = str((message.get("from") or {}).get("userid", ""))
-        chat_id = str(message.get("chatid") or user) if group else user
+        """The channel-neutral message; None for what needs no answer (stream refresh, …).
+
+        A field of the wrong type raises UnusableMessage (an ignored 200, see `guarded`).
+        """
+        group = text_of(message, "chattype") == "group"
+        user = text_of(object_of(message, "from"), "userid")
+        chat_id = (text_of(message, "chatid") or user) if group else user
+        text_of(message, "response_url")  # checked here: the slow path posts to it
         text = self._text(message, group)
         if text is None or not user:
             return None
@@ -197,24 +202,18 @@ class WeComBotChannel(CallbackChannel):
             user_id=user,
             text=choice.label if choice else text,
             payload=choice.payload if choice else None,
-            message_id=str(message.get("msgid", "")),
+            message_id=text_of(message, "msgid"),
             mentioned=True,  # in groups the bot only receives @-mentions
         )
 
     def _text(self, message: dict[str, Any], group: bool) -> str | None:
-        kind = message.get("msgtype")
-        if kind == "text":
-            raw = str((message.get("text") or {}).get("content", ""))
-        elif kind == "voice":
-            raw = str((message.get("voice") or {}).get("content", ""))
+        kind = text_of(message, "msgtype")
+        if kind in ("text", "voice"):
+            raw = _content(message, kind)
         elif kind == "mixed":
-            items = (message.get("mixed") or {}).get("msg_item") or []
-            raw = " ".join(
-                str((i.get("text") or {}).get("content", ""))
-                for i in items
-                if i.get("msgtype") == "text"
-            )
-        elif _is_event(message) and (message.get("event") or {}).get("eventtype") == "enter_chat":
+            items = objects_of(object_of(message, "mixed"), "msg_item")
+            raw = " ".join(_content(i, "text") for i in items if text_of(i, "msgtype") == "text")
+        elif kind == "event" and text_of(object_of(message, "event"), "eventtype") == "enter_chat":
             return "/start"
         else:
             return None
@@ -226,6 +225,11 @@ class WeComBotChannel(CallbackChannel):
         elif group:
             text = LEADING_MENTION.sub("", text, count=1)
         return SPACES.sub(" ", text).strip()
+
+
+def _content(message: dict[str, Any], kind: str) -> str:
+    """The `content` string of a text or voice part ("" when absent)."""
+    return text_of(object_of(message, kind), "content")
 
 
 def _is_event(message: dict[str, Any]) -> bool:
@@ -247,16 +251,6 @@ async def _image_item(path: Path) -> dict[str, Any] | None:
         "msgtype": "image",
         "image": {"base64": base64.b64encode(data).decode(), "md5": hashlib.md5(data).hexdigest()},
     }
-
-
-def _json_object(raw: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise MalformedRequest("body is not JSON") from None
-    if not isinstance(data, dict):
-        raise MalformedRequest("body is not a JSON object")
-    return data
 
 
 def _field(data: dict[str, Any], name: str) -> str:

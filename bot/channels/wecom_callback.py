@@ -1,6 +1,7 @@
 """What every WeCom callback needs: query parsing, timestamp window, signature, de-duplication.
 
-Errors become HTTP answers with one log line each: malformed → 400, forged or stale → 403.
+Errors become HTTP answers with one log line each: malformed → 400, forged or stale → 403,
+authentic but unusable (a field of the wrong type) → an empty 200, which WeCom does not retry.
 WeCom retries a callback it got no answer to (up to three times), so message ids are remembered
 and a replay is answered with the first answer (or an empty 200), never handled twice.
 """
@@ -17,7 +18,13 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.channels.errors import ChannelError, MalformedRequest, RejectedRequest, StaleTimestamp
+from bot.channels.errors import (
+    ChannelError,
+    MalformedRequest,
+    RejectedRequest,
+    StaleTimestamp,
+    UnusableMessage,
+)
 from bot.channels.memory import ChoiceMemory, LruDict, SeenIds
 from bot.channels.wecom_crypto import WeComCrypto
 from handlers.core import Handler
@@ -84,7 +91,10 @@ class CallbackGuard:
         plain = self.crypto.verify_and_decrypt(
             query.msg_signature, query.timestamp, query.nonce, query.echostr
         )
-        return plain.decode("utf-8")
+        try:
+            return plain.decode("utf-8")
+        except UnicodeDecodeError:
+            raise MalformedRequest("echostr is not UTF-8") from None
 
     def open(self, query: CallbackQuery, encrypted: str) -> bytes:
         """Check the window and signature, then decrypt the message."""
@@ -112,9 +122,17 @@ class CallbackGuard:
 async def guarded(
     name: str, handle: Callable[[], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    """Run a callback handler; turn channel errors into 400/403 with one log line."""
+    """Run a callback handler; turn channel errors into 400/403 (or an ignored 200) with one log line."""
     try:
         return await handle()
+    except UnusableMessage as exc:
+        log.warning(
+            "%s message ignored: %s",
+            name,
+            exc,
+            extra={"event": "wecom_unusable", "channel": name, "reason": type(exc).__name__},
+        )
+        return web.Response(status=200, body=NOT_ANSWERED)
     except RejectedRequest as exc:
         log.warning(
             "%s callback rejected: %s",
@@ -123,11 +141,11 @@ async def guarded(
             extra={"event": "wecom_rejected", "channel": name, "reason": type(exc).__name__},
         )
         return web.Response(status=403)
-    except ChannelError as exc:
+    except (ChannelError, web.RequestPayloadError) as exc:  # the latter: a body aiohttp can't read
         log.warning(
             "%s callback malformed: %s",
             name,
-            exc,
+            " ".join(str(exc).split()),
             extra={"event": "wecom_malformed", "channel": name, "reason": type(exc).__name__},
         )
         return web.Response(status=400)
