@@ -13,11 +13,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.storage import ReminderClaim
 from handlers.core import Reply
 from handlers.reminders.messages import compose, due
 from handlers.reminders.schedule import Occurrence
 from handlers.services import Services
+from handlers.store import ReminderClaim
 
 log = logging.getLogger("qcbot.scheduler")
 Push = Callable[[Reply], Awaitable[None]]  # sends a reply to reply.to_chat on one channel

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.storage import QuestionLogEntry
 from handlers.core import Incoming, Reply
 from handlers.services import Services
+from handlers.store import QuestionLogEntry
 from knowledge.qa import Answer
 
 ASK_USAGE = "请在 /ask 后面写问题，例如：/ask 计量怎么得分？"

@@ -17,10 +17,10 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, replace
 from typing import Any
 
-from bot.storage import Progress, Value
 from handlers import ask, results
 from handlers.core import Choice, Incoming, Reply
 from handlers.services import Services, actor, normalize
+from handlers.store import Progress, Value
 from scoring.answers import AnswerError, chinese_number, example, expected
 from scoring.describe import describe_rule
 from scoring.facts import Fact

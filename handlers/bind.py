@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from bot.storage import State
 from handlers.core import Choice, Incoming, Reply
 from handlers.services import Services, actor, normalize
+from handlers.store import State
 from knowledge.assignment import bind_problem, find_departments
 from scoring.text import num
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from bot.storage import StoredAnswer
 from handlers.services import Services
+from handlers.store import StoredAnswer
 from knowledge.assignment import OFFICE, bind_problem
 from scoring.answers import Value
 from scoring.progress import (

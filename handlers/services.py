@@ -9,10 +9,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.storage import Actor, Storage
 from handlers.core import Incoming
 from handlers.reminders.calendar import WorkingTime
 from handlers.reminders.schedule import Rules
+from handlers.store import Actor, Store
 from knowledge.assignment import answerable
 from knowledge.deadlines import plan_deadlines, rolled
 from knowledge.departments import DepartmentIndex
@@ -37,7 +37,7 @@ class Services:
     kb: KnowledgeBase
     plan: Plan
     librarian: Librarian
-    storage: Storage
+    storage: Store
     is_admin: IsAdmin = field(default=lambda channel, user_id: False)
     today: Callable[[], date] = date.today
     now: Callable[[], datetime] = utc_now

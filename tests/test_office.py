@@ -19,8 +19,8 @@ from openpyxl import load_workbook
 from bot.channels.console import ConsoleChannel
 from bot.cli import main
 from bot.reports.charts import cjk_font_path, register_cjk_font
-from bot.storage import Actor
 from handlers.core import Reply
+from handlers.store import Actor
 from knowledge.assignment import OFFICE
 from knowledge.model import KnowledgeBase
 from knowledge.qa import Librarian

@@ -1,7 +1,8 @@
 """Durable storage in SQLite: schema migrations, WAL, one writer, calls off the event loop."""
 
 from bot.storage.errors import StorageClosed, StorageError, StorageUnavailable
-from bot.storage.records import (
+from bot.storage.store import Storage
+from handlers.store import (
     Actor,
     AnswerChange,
     Contact,
@@ -14,7 +15,6 @@ from bot.storage.records import (
     StoredDeadline,
     Value,
 )
-from bot.storage.store import Storage
 
 __all__ = [
     "Actor",

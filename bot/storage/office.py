@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from sqlite_utils import Database
 
-from bot.storage.records import (
+from handlers.store import (
     Actor,
     Contact,
     ReminderClaim,

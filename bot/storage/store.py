@@ -18,7 +18,7 @@ from sqlite_utils import Database
 from bot.storage.errors import StorageClosed, StorageError, StorageUnavailable
 from bot.storage.migrations import migrate
 from bot.storage.office import OfficeRows
-from bot.storage.records import (
+from handlers.store import (
     Actor,
     AnswerChange,
     Liaison,

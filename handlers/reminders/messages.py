@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
-from bot.storage import StoredDeadline
 from handlers.core import Reply
 from handlers.county import county_view, gap_lines, headline, progress_line, unfinished_departments
 from handlers.reminders.schedule import (
@@ -23,6 +22,7 @@ from handlers.reminders.schedule import (
     occurrences,
 )
 from handlers.services import Services
+from handlers.store import StoredDeadline
 from knowledge.deadlines import day_text, upcoming
 from knowledge.model import Deadline
 

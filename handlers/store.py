@@ -1,0 +1,194 @@
+"""What the flows need from storage: the `Store` protocol and the typed rows it returns.
+
+`bot/storage/` implements it (SQLite today); the flows in `handlers/` see only this module, so a
+second backend is one more class that satisfies `Store`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+Value = bool | int | float | str
+State = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did something: the channel and the user's id and name there."""
+
+    channel: str
+    user_id: str
+    user_name: str = ""
+
+
+@dataclass(frozen=True)
+class Liaison:
+    """A user bound to a department for a plan."""
+
+    channel: str
+    user_id: str
+    user_name: str
+    plan: str
+    department: str
+    bound_at: str
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    """A department's current answer to one fact."""
+
+    plan: str
+    department: str
+    fact_id: str
+    value: Value
+    updated_by: str
+    updated_at: str
+    channel: str
+
+
+@dataclass(frozen=True)
+class AnswerChange:
+    """One change of an answer: who, when, where, old → new (old None when first answered)."""
+
+    plan: str
+    department: str
+    fact_id: str
+    old: Value | None
+    new: Value
+    changed_by: str
+    changed_at: str
+    channel: str
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a liaison is in a department's self-assessment (belongs to user + plan + department)."""
+
+    channel: str
+    user_id: str
+    plan: str
+    department: str
+    position: int  # index of the current question; == number of questions when finished
+    fact_id: str = ""  # the current question's fact, to relocate if the questions change
+    return_to: int | None = None  # after editing one question, go back here
+    status: str = "active"  # active | paused | done
+
+
+@dataclass(frozen=True)
+class QuestionLogEntry:
+    """One question put to the librarian and what it answered."""
+
+    channel: str
+    chat_id: str
+    user_id: str
+    question: str
+    kind: str
+    intent: str
+    hits: tuple[str, ...]
+    abstained: bool
+    answer: str
+
+
+@dataclass(frozen=True)
+class Contact:
+    """Where a user was last seen: their private chat and the last group, per channel."""
+
+    channel: str
+    user_id: str
+    user_name: str = ""
+    private_chat: str | None = None
+    group_chat: str | None = None
+    last_chat: str = ""
+    seen_at: str = ""
+
+
+@dataclass(frozen=True)
+class StoredDeadline:
+    """A deadline the office set in chat (departments None = every department)."""
+
+    id: int
+    plan: str
+    date: str  # ISO date
+    text: str
+    departments: tuple[str, ...] | None
+    created_by: str
+    created_at: str
+    channel: str
+
+
+@dataclass(frozen=True)
+class ReminderClaim:
+    """One reminder occurrence, claimed before it is sent (its key is unique)."""
+
+    key: str
+    kind: str
+    channel: str
+    chat_id: str
+    target: str
+    deadline_id: str
+    offset_days: int
+    day: str
+    due_at: str
+    status: str = "claimed"  # claimed → sent | failed; or dropped (stale, superseded)
+    detail: str = ""
+
+
+class Store(Protocol):
+    """Durable storage as the flows use it; every call is async and safe to await from the loop."""
+
+    # liaisons and answers
+    async def bind(self, who: Actor, plan: str, department: str) -> Liaison: ...
+    async def liaison(self, channel: str, user_id: str, plan: str) -> Liaison | None: ...
+    async def liaisons(self, plan: str, department: str | None = None) -> list[Liaison]: ...
+    async def answers(self, plan: str, department: str) -> dict[str, Value]: ...
+    async def answer_rows(self, plan: str, department: str) -> list[StoredAnswer]: ...
+    async def plan_answer_rows(self, plan: str) -> list[StoredAnswer]: ...
+    async def save_answers(
+        self,
+        plan: str,
+        department: str,
+        values: Mapping[str, Value],
+        who: Actor,
+        progress: Progress | None = None,
+    ) -> list[str]: ...
+    async def history(
+        self, plan: str, department: str, fact_id: str | None = None
+    ) -> list[AnswerChange]: ...
+
+    # conversations and self-assessment progress
+    async def state(self, channel: str, chat_id: str, user_id: str) -> State | None: ...
+    async def set_state(
+        self, channel: str, chat_id: str, user_id: str, state: State | None
+    ) -> None: ...
+    async def progress(
+        self, channel: str, user_id: str, plan: str, department: str
+    ) -> Progress | None: ...
+    async def save_progress(self, progress: Progress) -> None: ...
+    async def clear_progress(
+        self, channel: str, user_id: str, plan: str, department: str
+    ) -> None: ...
+
+    # questions
+    async def log_question(self, entry: QuestionLogEntry) -> None: ...
+    async def unanswered_questions(self, limit: int = 1000) -> list[dict[str, Any]]: ...
+
+    # the office: deadlines, contacts, mutes
+    async def add_deadline(
+        self, plan: str, day: str, text: str, departments: tuple[str, ...] | None, who: Actor
+    ) -> StoredDeadline: ...
+    async def office_deadlines(self, plan: str) -> list[StoredDeadline]: ...
+    async def remove_deadline(self, plan: str, deadline_id: int) -> bool: ...
+    async def saw(self, who: Actor, chat_id: str, private: bool) -> None: ...
+    async def contacts(self) -> dict[tuple[str, str], Contact]: ...
+    async def set_muted(self, channel: str, user_id: str, muted: bool) -> bool: ...
+    async def muted(self) -> frozenset[tuple[str, str]]: ...
+
+    # reminders: each occurrence claimed once, then settled
+    async def claim(self, claim: ReminderClaim) -> bool: ...
+    async def settle_claim(self, key: str, status: str, detail: str = "") -> None: ...
+    async def claimed(self, keys: Iterable[str]) -> set[str]: ...
+
+    async def flush(self) -> None: ...
+    async def close(self) -> None: ...
