@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from handlers import ask, assess, bind, office, remind, results
+from handlers import ask, assess, bind, office, results
 from handlers.core import Incoming, Reply
 from handlers.help import help_reply
+from handlers.reminders import commands as remind
 from handlers.services import Services, normalize
 
 Route = Callable[[Services, Incoming, str], Awaitable[list[Reply]]]
