@@ -162,15 +162,6 @@ class OfficeRows:
             found.update(await self._read(partial(_claimed_keys, keys=chunk)))
         return found
 
-    async def reminder_rows(self, status: str | None = None) -> list[ReminderClaim]:
-        """Every claimed reminder (with one status when given), oldest first."""
-        where, args = ("status = ?", [status]) if status else ("1 = 1", [])
-        rows = await self._read(lambda db: list(db.table("reminders").rows_where(
-            where, args, order_by="claimed_at, key")))
-        return [ReminderClaim(**{k: v for k, v in r.items() if k != "claimed_at"}) for r in rows]
-
-    # --- county-wide reads --------------------------------------------------------------------
-
     async def plan_answer_rows(self, plan: str) -> list[StoredAnswer]:
         """Every department's current answers in the plan."""
         rows = await self._read(lambda db: list(db.table("answers").rows_where(
