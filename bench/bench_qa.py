@@ -72,10 +72,16 @@ def latency(librarian: Librarian, cases: list[Case], rounds: int = 5) -> dict[st
     }
 
 
-def _run(command: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one process."""
+def _run(command: list[str], env: dict[str, str], stdin: str | None = None) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one process (fed `stdin`, when given, then end of input)."""
     start = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdin=subprocess.PIPE if stdin is not None else None,
+    )
+    if process.stdin is not None:
+        process.stdin.write((stdin or "").encode("utf-8"))
+        process.stdin.close()
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - start
     if status != 0:
@@ -84,14 +90,22 @@ def _run(command: list[str], env: dict[str, str]) -> tuple[float, float]:
 
 
 def cold_start(runs: int = 5) -> dict[str, float]:
-    """Process start to first answer printed (index cache warm), and a first run that builds it."""
+    """Process start to first answer printed (index cache warm), and a first run that builds it.
+
+    `ask` is one question on the command line; `chat` is the console channel on the whole app
+    (storage, handlers) answering one message from stdin, as `echo 计量怎么得分 | qcbot chat` does.
+    """
     qcbot = ROOT / ".venv" / "bin" / "qcbot"
-    command = [str(qcbot) if qcbot.exists() else "qcbot", "ask", "计量怎么得分？"]
+    program = str(qcbot) if qcbot.exists() else "qcbot"
+    command = [program, "ask", "计量怎么得分？"]
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "QCBOT_CACHE_DIR": cache}
         first, first_rss = _run(command, env)
         measured = [_run(command, env) for _ in range(runs)]
+        chat = [program, "chat", "--db", str(Path(cache) / "chat.db")]
+        chats = [_run(chat, env, stdin="计量怎么得分\n") for _ in range(runs)]
     walls = [wall for wall, _ in measured]
+    chat_walls = [wall for wall, _ in chats]
     return {
         "runs": runs,
         "median_s": round(statistics.median(walls), 3),
@@ -99,6 +113,9 @@ def cold_start(runs: int = 5) -> dict[str, float]:
         "peak_rss_mb": round(max(rss for _, rss in measured), 1),
         "first_run_building_cache_s": round(first, 3),
         "first_run_peak_rss_mb": round(first_rss, 1),
+        "chat_median_s": round(statistics.median(chat_walls), 3),
+        "chat_max_s": round(max(chat_walls), 3),
+        "chat_peak_rss_mb": round(max(rss for _, rss in chats), 1),
     }
 
 

@@ -17,7 +17,7 @@ from handlers.dispatch import Dispatcher
 from handlers.reminders.calendar import WorkingTime
 from handlers.reminders.schedule import Rules
 from handlers.services import Services, utc_now
-from knowledge.loader import load_knowledge
+from knowledge.cache import load_librarian
 from knowledge.model import KnowledgeBase
 from knowledge.qa import Librarian
 
@@ -48,6 +48,14 @@ class App:
         await self.storage.close()
 
 
+def _librarian(config: Config, kb: KnowledgeBase | None) -> Librarian:
+    """The packaged knowledge base's librarian from the index cache (built and cached when stale), or `kb`'s."""
+    if kb is not None:
+        return Librarian(kb, config.plan)
+    directory = Path(config.cache_dir).expanduser() if config.cache_dir else None
+    return load_librarian(default_plan=config.plan, directory=directory)
+
+
 def reminder_rules(config: Config) -> Rules:
     """The reminder rules the configuration asks for."""
     try:
@@ -75,16 +83,16 @@ async def create_app(
     librarian: Librarian | None = None,
     now: Callable[[], datetime] = utc_now,
 ) -> App:
-    """Load the knowledge base once, build the librarian for config.plan, open storage, wire handlers.
+    """Load the librarian for config.plan (from the prebuilt index cache), open storage, wire handlers.
 
     `kb` and `librarian` may be passed in when already built (tests, several apps in one process);
-    `now` is the clock (tests pass a fake one).
+    a `kb` without a librarian is indexed afresh. `now` is the clock (tests pass a fake one).
     """
-    kb = kb if kb is not None else await asyncio.to_thread(load_knowledge)
+    if librarian is None:
+        librarian = await asyncio.to_thread(_librarian, config, kb)
+    kb = kb if kb is not None else librarian.kb
     plan = kb.plan(config.plan)
     rules = reminder_rules(config)
-    if librarian is None:
-        librarian = await asyncio.to_thread(Librarian, kb, plan.id)
     storage = await Storage.open(config.db_path)
     services = Services(
         kb, plan, librarian, storage,

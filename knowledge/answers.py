@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from knowledge.model import Framework, Indicator, KnowledgeBase, Plan, Term
+from knowledge.query import Intent
 from knowledge.responsibility import Responsibility
 from knowledge.views import fmt
 from knowledge.vocabulary import LevelRef
@@ -44,7 +45,7 @@ def indicators(
     kb: KnowledgeBase,
     plan: Plan,
     resp: Responsibility | None,
-    intent: str,
+    intent: Intent,
     inds: Sequence[Indicator],
     tokens: set[str],
 ) -> str:
@@ -66,7 +67,7 @@ def _several(
     fw: Framework,
     plan: Plan | None,
     resp: Responsibility | None,
-    intent: str,
+    intent: Intent,
     inds: Sequence[Indicator],
     tokens: set[str],
 ) -> str:
@@ -86,22 +87,22 @@ def _body(
     fw: Framework,
     plan: Plan | None,
     resp: Responsibility | None,
-    intent: str,
+    intent: Intent,
     ind: Indicator,
     tokens: set[str],
     brief: bool = False,
 ) -> list[str]:
-    if intent == "owner":
+    if intent == Intent.OWNER:
         return _owner(fw, plan, resp, ind)
-    if intent == "data_source":
+    if intent == Intent.DATA_SOURCE:
         return _data_source(ind) + _owner(fw, plan, resp, ind)[:1]
-    if intent == "evidence":
+    if intent == Intent.EVIDENCE:
         return _evidence(ind, brief)
-    if intent == "deadline":
+    if intent == Intent.DEADLINE:
         return _deadline(plan, ind)
-    if intent == "points":
+    if intent == Intent.POINTS:
         return _points(ind, tokens, brief)
-    if intent == "criteria":
+    if intent == Intent.CRITERIA:
         return [f"评分标准：{_clip(ind.criteria, 90 if brief else 400)}"] if ind.criteria else _lines(ind, brief)
     return _lookup(fw, plan, resp, ind, brief)
 

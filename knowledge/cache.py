@@ -2,9 +2,10 @@
 
 Building the index (parsing the YAML, segmenting every indicator, the typo tables) takes about a
 second; unpickling it takes a few hundredths. The cache key is a hash of every knowledge file and
-of the code that builds the index, so editing either rebuilds it. The cache lives in
-$QCBOT_CACHE_DIR, else $XDG_CACHE_HOME/qcbot, else ~/.cache/qcbot; if it can't be written the bot
-simply builds in memory each time.
+of every Python file under knowledge/ and scoring/ (subpackages such as knowledge/steps/ included),
+so editing either rebuilds it. The cache lives in the directory passed in (the config's
+QCBOT_CACHE_DIR), else $QCBOT_CACHE_DIR, else $XDG_CACHE_HOME/qcbot, else ~/.cache/qcbot; if it
+can't be written the bot simply builds in memory each time.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from knowledge.loader import DATA_DIR, load_knowledge
 from knowledge.qa import Librarian
 
 log = logging.getLogger(__name__)
-FORMAT = 1  # bump when the pickled shape changes in a way the code hash would not catch
-_CODE = (Path(__file__).parent, Path(__file__).parent.parent / "scoring")
+FORMAT = 2  # bump when the pickled shape changes in a way the code hash would not catch
+_ROOT = Path(__file__).resolve().parent.parent
+_CODE = (_ROOT / "knowledge", _ROOT / "scoring")  # every .py below these shapes the pickled index
 
 
 def cache_dir() -> Path:
@@ -34,21 +36,30 @@ def cache_dir() -> Path:
     return Path(base) / "qcbot"
 
 
+def code_files() -> list[Path]:
+    """The Python files whose code shapes the pickled index, in a stable order."""
+    return sorted(p for folder in _CODE if folder.is_dir() for p in folder.rglob("*.py"))
+
+
 def fingerprint(data_dir: Path) -> str:
     """Hash of the knowledge files, the code that reads them and the Python version."""
     digest = hashlib.sha256(f"{FORMAT}:{sys.version}".encode())
-    files = sorted(p for p in data_dir.rglob("*") if p.is_file())
-    files += sorted(p for folder in _CODE for p in folder.glob("*.py"))
-    for path in files:
-        digest.update(str(path.relative_to(path.parent.parent)).encode())
+    data = sorted(p for p in data_dir.rglob("*") if p.is_file())
+    for path in data:
+        digest.update(str(path.relative_to(data_dir)).encode())
+        digest.update(path.read_bytes())
+    for path in code_files():
+        digest.update(str(path.relative_to(_ROOT)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:24]
 
 
-def load_librarian(data_dir: Path | None = None, default_plan: str = "pingyin") -> Librarian:
-    """The Librarian for a knowledge directory, from the cache when it is current."""
+def load_librarian(
+    data_dir: Path | None = None, default_plan: str = "pingyin", directory: Path | None = None
+) -> Librarian:
+    """The Librarian for a knowledge directory, from the cache in `directory` (default cache_dir()) when current."""
     root = data_dir or DATA_DIR
-    path = cache_dir() / f"librarian-{fingerprint(root)}.pickle"
+    path = (directory or cache_dir()) / f"librarian-{fingerprint(root)}.pickle"
     librarian = _read(path)
     if librarian is None:
         librarian = Librarian(load_knowledge(data_dir), default_plan=default_plan)
