@@ -1,8 +1,12 @@
 """WeCom 智能机器人 (AI bot) HTTP callback: encrypted JSON, receiveid "".
 
-Group @-mentions and direct chats arrive here. The answer goes back passively (an encrypted
-`stream` reply with finish=true) when the handler is done within the reply budget; otherwise
-the callback is acknowledged with an empty 200 and the answer is POSTed to `response_url`.
+Group @-mentions and direct chats arrive here and are answered by a bounded pool of workers
+(`Backlog`). The answer goes back passively (an encrypted `stream` reply with finish=true) when
+a worker was free and finished within the reply budget, counted from the request's arrival;
+otherwise the callback is acknowledged with an empty 200 at once and the answer is POSTed to
+`response_url` when ready (the 自建应用 sends it when there is none or WeCom refuses it).
+Beyond the backlog's bound a message gets a short busy reply: a 503 would only make WeCom
+retry the same message while we are overloaded, and the user would see nothing.
 WeCom has no buttons here, so choices are numbered and a bare digit is turned into the press.
 """
 
@@ -13,15 +17,19 @@ import base64
 import hashlib
 import json
 import logging
+import math
 import re
 import secrets
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 
+from bot.channels.backlog import Backlog
 from bot.channels.errors import ChannelError, MalformedRequest
 from bot.channels.payload import json_object, object_of, objects_of, text_of
 from bot.channels.render import wecom_single
@@ -33,12 +41,58 @@ from handlers.core import Handler, Incoming, Reply
 log = logging.getLogger("qcbot.wecom")
 
 FAILED = "抱歉，处理时出错了，请稍后再试。"
+BUSY = "当前提问较多，请稍后再问。"
 GO_PRIVATE = "（这部分内容需要单聊进行：请单聊机器人继续。）"
 FILE_NOTE = "（附件无法在此发送，请在企业微信应用中查看。）"
 MAX_IMAGES = 10
 IMAGE_LIMIT = 10 * 1024 * 1024
 LEADING_MENTION = re.compile(r"^\s*@\S+\s*")
 SPACES = re.compile(r"[ \t\u3000]{2,}")
+PUSH_TIMEOUT = aiohttp.ClientTimeout(total=10)
+PUSH_EXCERPT = 200  # bytes of a refused push's body kept in the log line
+
+
+class PushRefused(ChannelError):
+    """response_url answered, but not with success (HTTP status or errcode)."""
+
+
+@dataclass(slots=True)
+class Pending:
+    """A message whose answer is being worked out: who asked, where a late answer goes, who waits."""
+
+    key: str
+    incoming: Incoming
+    event: bool
+    response_url: str
+    waiter: asyncio.Future[list[Reply] | None] | None = None
+
+    def detach(self) -> None:
+        """Nobody waits for the passive reply any more (WeCom retried): push it instead."""
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
+
+class RefusalLog:
+    """Busy refusals as at most one warning line a second, with how many there were."""
+
+    def __init__(self, every: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.every = every
+        self.clock = clock
+        self.count = 0
+        self.last = -math.inf
+
+    def note(self, pending: int) -> None:
+        """Count one refusal; log the count when the last line is old enough."""
+        self.count += 1
+        now = self.clock()
+        if now - self.last >= self.every:
+            log.warning(
+                "wecom_bot busy: %d refused, %d answers pending",
+                self.count,
+                pending,
+                extra={"event": "wecom_bot_busy", "refused": self.count, "pending": pending},
+            )
+            self.count, self.last = 0, now
 
 
 class WeComBotChannel(CallbackChannel):
@@ -55,46 +109,90 @@ class WeComBotChannel(CallbackChannel):
         budget: float = 2.0,
         app: WeComAppClient | None = None,
         webhook: WeComWebhook | None = None,
+        backlog: Backlog | None = None,
     ) -> None:
-        super().__init__(guard, handler)
+        super().__init__(guard, handler, backlog)
         self.session = session
         self.bot_name = bot_name
         self.budget = budget
         self.app = app
         self.webhook = webhook
+        self.inflight: dict[str, Pending] = {}  # msgid → its answer in the backlog (≤ limit)
+        self.refusals = RefusalLog()
 
     # --- callback -------------------------------------------------------------------------
 
     async def _receive(self, request: web.Request) -> web.Response:
+        arrived = asyncio.get_running_loop().time()  # the reply budget starts here
         query = CallbackQuery.parse(request)
         encrypted = _field(json_object(await request.read()), "encrypt")
         message = json_object(self.guard.open(query, encrypted))
         key = text_of(message, "msgid") or f"{query.nonce}:{query.timestamp}:{query.msg_signature}"
         previous = self.guard.claim(key)
         if previous is not None:
-            log.info(
-                "wecom_bot replay answered once",
-                extra={"event": "wecom_replay", "channel": "wecom_bot"},
-            )
-            return _body(previous)
+            return _body(self._replayed(key, previous))
         incoming = self._incoming(message)
         if incoming is None:
             return _body(b"")
-        body = await self._answer(incoming, message, query.nonce)
-        self.guard.record(key, body)
+        pending = Pending(key, incoming, _is_event(message), text_of(message, "response_url"))
+        body = await self._answer(pending, query.nonce, arrived)
+        if body:
+            self.guard.record(key, body)
         return _body(body)
 
-    async def _answer(self, incoming: Incoming, message: dict[str, Any], nonce: str) -> bytes:
-        """Passive reply when the handler is quick enough, else ack now and answer later."""
-        task = self.spawn(self._replies(incoming))
-        done, _ = await asyncio.wait({task}, timeout=self.budget)
-        if not done:
-            self.spawn(self._answer_later(task, str(message.get("response_url", ""))))
+    def _replayed(self, key: str, previous: bytes) -> bytes:
+        """A retry: the first answer again; one still being worked out will be pushed instead."""
+        pending = self.inflight.get(key)
+        if pending is not None:
+            pending.detach()
+        log.info(
+            "wecom_bot replay answered once",
+            extra={"event": "wecom_replay", "channel": "wecom_bot", "pending": pending is not None},
+        )
+        return previous
+
+    async def _answer(self, pending: Pending, nonce: str, arrived: float) -> bytes:
+        """The HTTP answer: passive, an empty 200 (answer pushed later) or a short busy reply.
+
+        Passive only when a worker is free and the replies come within the budget, which is
+        counted from the request's arrival; beyond the backlog's bound the message is refused.
+        """
+        loop = asyncio.get_running_loop()
+        left = self.budget - (loop.time() - arrived)
+        if left > 0 and self.backlog.free:
+            pending.waiter = loop.create_future()
+        if not self.backlog.offer(lambda: self._work(pending)):
+            self.refusals.note(self.backlog.pending)
+            return await self._passive([Reply(text=BUSY)], pending.event, nonce)
+        self.inflight[pending.key] = pending
+        if pending.waiter is None:
             return b""
-        replies = task.result()
+        try:
+            replies = await asyncio.wait_for(pending.waiter, left)
+        except TimeoutError:
+            replies = None  # wait_for cancelled the waiter: the worker pushes the answer
+        finally:
+            self.inflight.pop(pending.key, None)
+        return b"" if replies is None else await self._passive(replies, pending.event, nonce)
+
+    async def _work(self, pending: Pending) -> None:
+        """A worker's job: the replies, handed to the waiting request or else pushed."""
+        try:
+            replies = await self._replies(pending.incoming)
+        finally:
+            waited = pending.waiter is not None and not pending.waiter.done()
+            if not waited:
+                self.inflight.pop(pending.key, None)
+        if waited and pending.waiter is not None:
+            pending.waiter.set_result(replies)
+        elif replies:
+            self.backlog.follow_up(lambda: self._answer_later(pending, replies))
+
+    async def _passive(self, replies: Sequence[Reply], event: bool, nonce: str) -> bytes:
+        """The encrypted passive reply: text for an event, a finished stream otherwise."""
         if not replies:
             return b""  # nothing to say: an empty 200 is a valid answer
-        if _is_event(message):
+        if event:
             return self._seal(
                 {"msgtype": "text", "text": {"content": wecom_single(replies)}}, nonce
             )
@@ -111,23 +209,59 @@ class WeComBotChannel(CallbackChannel):
         self.choices.remember(incoming.chat_id, incoming.user_id, _last_choices(replies))
         return await self._keep_in_place(incoming, replies)
 
-    async def _answer_later(self, task: asyncio.Task[list[Reply]], response_url: str) -> None:
-        replies = await task
-        if not replies:
-            return
-        if not response_url:
+    async def _answer_later(self, pending: Pending, replies: list[Reply]) -> None:
+        """Push a late answer to response_url; the 自建应用 sends it when that is refused or absent."""
+        content = wecom_single(replies)
+        app = self.app
+        if pending.response_url:
+            try:
+                await self._push(pending.response_url, content)
+                return
+            except PushRefused as exc:
+                reason, kind, maybe_arrived = str(exc), "refused", False
+            except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+                reason, kind, maybe_arrived = (
+                    f"{type(exc).__name__} {exc!r}",
+                    type(exc).__name__,
+                    True,
+                )
+            # after a lost connection it may have arrived: sending it elsewhere could answer twice
+            app = None if maybe_arrived else app
             log.error(
-                "slow answer without response_url dropped", extra={"event": "wecom_bot_dropped"}
+                "response_url failed: %s%s",
+                reason,
+                "; sending it through the 自建应用" if app is not None else "",
+                extra={"event": "wecom_bot_response_failed", "reason": kind},
             )
+        elif app is None:
+            log.error(
+                "late answer not delivered: no response_url and no 自建应用",
+                extra={"event": "wecom_bot_dropped"},
+            )
+        if app is None:
             return
-        payload = {"msgtype": "markdown", "markdown": {"content": wecom_single(replies)}}
         try:
-            async with self.session.post(response_url, json=payload) as response:
-                data = await response.json(content_type=None)
-            if response.status != 200 or int(data.get("errcode", 0)) != 0:
-                raise ChannelError(f"response_url: HTTP {response.status} {data}")
-        except (aiohttp.ClientError, TimeoutError, ValueError, ChannelError) as exc:
-            log.error("response_url failed: %s", exc, extra={"event": "wecom_bot_response_failed"})
+            await app.send_reply(pending.incoming.user_id, Reply(text=content))
+        except ChannelError as exc:
+            log.error(
+                "late answer via 自建应用 failed: %s", exc, extra={"event": "wecom_bot_dropped"}
+            )
+
+    async def _push(self, url: str, content: str) -> None:
+        """POST one markdown answer to a response_url; PushRefused when WeCom says no."""
+        payload = {"msgtype": "markdown", "markdown": {"content": content}}
+        async with self.session.post(url, json=payload, timeout=PUSH_TIMEOUT) as response:
+            raw = await response.read()
+        excerpt = raw[:PUSH_EXCERPT].decode("utf-8", "replace")
+        if response.status != 200:
+            raise PushRefused(f"HTTP {response.status}: {excerpt!r}")
+        try:
+            data = json.loads(raw) if raw else {}
+            code = int(data.get("errcode", 0)) if isinstance(data, dict) else -1
+        except (ValueError, TypeError):
+            raise PushRefused(f"HTTP 200, not a JSON object: {excerpt!r}") from None
+        if code != 0:
+            raise PushRefused(f"errcode {code}: {excerpt!r}")
 
     # --- replies --------------------------------------------------------------------------
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.channels.backlog import Backlog
 from bot.channels.errors import (
     ChannelError,
     MalformedRequest,
@@ -151,21 +151,19 @@ async def guarded(
         return web.Response(status=400)
 
 
-def new_nonce() -> str:
-    """A random decimal nonce for messages we originate."""
-    return str(secrets.randbelow(10**10))
-
-
 class CallbackChannel:
     """What the two WeCom callback channels share: verification, guarded receipt, background answers."""
 
     name = "wecom"
 
-    def __init__(self, guard: CallbackGuard, handler: Handler) -> None:
+    def __init__(
+        self, guard: CallbackGuard, handler: Handler, backlog: Backlog | None = None
+    ) -> None:
         self.guard = guard
         self.handler = handler
         self.choices = ChoiceMemory()
         self.tasks: set[asyncio.Task[Any]] = set()
+        self.backlog = backlog or Backlog()
 
     async def verify(self, request: web.Request) -> web.StreamResponse:
         """GET: echo the decrypted echostr (plain, no quotes, no newline)."""
@@ -176,7 +174,8 @@ class CallbackChannel:
         return await guarded(self.name, lambda: self._receive(request))
 
     async def drain(self) -> None:
-        """Wait for answers still being worked on (shutdown)."""
+        """Wait for answers still being worked on or delivered (shutdown)."""
+        await self.backlog.drain()
         while self.tasks:
             await asyncio.gather(*list(self.tasks), return_exceptions=True)
 
