@@ -10,6 +10,7 @@ COPY bot ./bot
 COPY knowledge ./knowledge
 COPY scoring ./scoring
 COPY handlers ./handlers
+COPY qcbot ./qcbot
 RUN pip install --no-cache-dir . \
     && useradd --create-home --uid 10001 qcbot \
     && mkdir -p /data && chown qcbot /data

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot import metrics
 from bot.config import Config, ConfigError
 from bot.scheduler import Outbox, Scheduler
 from bot.storage import Storage
+from handlers.ask import ABSTAINED
+from handlers.core import Incoming, Reply
 from handlers.dispatch import Dispatcher
 from handlers.reminders.calendar import WorkingTime
 from handlers.reminders.schedule import Rules
@@ -46,6 +50,19 @@ class App:
         """Stop the reminders, then release the database."""
         await self.scheduler.stop()
         await self.storage.close()
+
+
+class MeteredDispatcher(Dispatcher):
+    """The dispatcher, counting its replies, 没找到 answers and answer time for /metrics."""
+
+    async def handle(self, message: Incoming) -> list[Reply]:
+        """Route one message (see Dispatcher.handle) and record what came out."""
+        started = time.perf_counter()
+        replies = await super().handle(message)
+        abstained = sum(1 for reply in replies if reply.meta.get(ABSTAINED))
+        seconds = time.perf_counter() - started
+        metrics.count_answer(message.channel, len(replies), abstained, seconds)
+        return replies
 
 
 def _librarian(config: Config, kb: KnowledgeBase | None) -> Librarian:
@@ -104,7 +121,7 @@ async def create_app(
         campaign_year=config.campaign_year,
     )
     outbox = Outbox()
-    app = App(config, kb, librarian, storage, Dispatcher(services), outbox, Scheduler(services, outbox, now))
+    app = App(config, kb, librarian, storage, MeteredDispatcher(services), outbox, Scheduler(services, outbox, now))
     # The knowledge base and index are built once and never freed: move them out of the
     # garbage collector's sight so full collections stay short under load.
     gc.collect()

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot import metrics
 from handlers.core import Reply
 from handlers.reminders.messages import compose, due
 from handlers.reminders.schedule import Occurrence
@@ -84,6 +85,7 @@ class Scheduler:
         if not await self.services.storage.claim(_claim(occurrence, "dropped", reason)):
             return None
         log.info("reminder dropped (%s): %s", reason, occurrence.key)
+        metrics.count_reminder("dropped")
         return Delivery(occurrence.key, "dropped")
 
     async def _send(self, occurrence: Occurrence, now: datetime) -> Delivery | None:
@@ -96,8 +98,10 @@ class Scheduler:
         except Exception as exc:
             log.exception("reminder %s failed", occurrence.key)
             await storage.settle_claim(occurrence.key, "failed", repr(exc))
+            metrics.count_reminder("failed")
             return Delivery(occurrence.key, "failed")
         await storage.settle_claim(occurrence.key, "sent")
+        metrics.count_reminder("sent")
         return Delivery(occurrence.key, "sent", reply)
 
     def start(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import signal
 import sys
@@ -20,7 +21,11 @@ from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
+from aiohttp.typedefs import Handler as Endpoint
+from aiohttp.typedefs import Middleware
 
+from bot import metrics
+from bot.channels.backlog import Backlog
 from bot.channels.errors import AesKeyError, ChannelError
 from bot.channels.telegram import TelegramChannel
 from bot.channels.wecom_api import WeComAppClient
@@ -31,6 +36,7 @@ from bot.channels.wecom_crypto import WeComCrypto
 from bot.channels.wecom_webhook import WeComWebhook
 from bot.config import Config, ConfigError
 from bot.logs import configure_logging
+from bot.storage import Storage, StorageError
 from handlers.core import Handler, Reply
 
 if TYPE_CHECKING:
@@ -44,6 +50,7 @@ NO_CHANNEL = (
     "或企业微信的 QCBOT_WECOM_BOT_TOKEN 与 QCBOT_WECOM_BOT_AES_KEY"
 )
 DRAIN_SECONDS = 30.0
+HEALTH_DB_SECONDS = 3.0  # /healthz reports the database as failed when `select 1` takes longer
 BOT_KEYS = ("wecom_bot_token", "wecom_bot_aes_key")
 APP_KEYS = ("wecom_corp_id", "wecom_agent_id", "wecom_secret", "wecom_token", "wecom_aes_key")
 WEBHOOK_KEYS = ("wecom_webhook_key",)
@@ -166,8 +173,16 @@ def build_channels(
             WeComCrypto(config.wecom_bot_token, config.wecom_bot_aes_key, ""), window, clock
         )
         budget = config.wecom_reply_budget_ms / 1000
+        backlog = Backlog(config.wecom_workers, config.wecom_queue_limit)
         channels.wecom_bot = WeComBotChannel(
-            guard, handler, session, config.wecom_bot_name, budget, client, channels.webhook
+            guard,
+            handler,
+            session,
+            config.wecom_bot_name,
+            budget,
+            client,
+            channels.webhook,
+            backlog,
         )
     if client is not None:
         guard = CallbackGuard(
@@ -189,14 +204,20 @@ def _app_client(config: Config, session: aiohttp.ClientSession) -> WeComAppClien
     )
 
 
-def web_app(channels: Channels) -> web.Application:
-    """The aiohttp application: /healthz, /wecom/bot, /wecom/app, the Telegram webhook."""
-    app = web.Application(client_max_size=1024 * 1024)
+def web_app(channels: Channels, storage: Storage | None = None) -> web.Application:
+    """The aiohttp application: /healthz, /metrics, /wecom/bot, /wecom/app, the Telegram webhook."""
+    app = web.Application(client_max_size=1024 * 1024, middlewares=[_count_requests(channels)])
 
     async def health(request: web.Request) -> web.Response:
-        return await _health(channels)
+        return await _health(channels, storage)
+
+    async def scrape(request: web.Request) -> web.Response:
+        metrics.set_queue_depths(_queue_depths(channels))
+        body, content_type = metrics.exposition(request.headers.get("Accept", ""))
+        return web.Response(body=body, headers={"Content-Type": content_type})
 
     app.router.add_get("/healthz", health)
+    app.router.add_get("/metrics", scrape)
     if channels.wecom_bot is not None:
         app.router.add_get("/wecom/bot", channels.wecom_bot.verify)
         app.router.add_post("/wecom/bot", channels.wecom_bot.receive)
@@ -208,7 +229,7 @@ def web_app(channels: Channels) -> web.Application:
     return app
 
 
-async def _health(channels: Channels) -> web.Response:
+async def _health(channels: Channels, storage: Storage | None) -> web.Response:
     status: dict[str, Any] = {
         "status": "ok",
         "channels": channels.plan.names,
@@ -216,7 +237,62 @@ async def _health(channels: Channels) -> web.Response:
     }
     if channels.webhook is not None:
         status["webhook_queue"] = channels.webhook.queue.qsize()
+    if storage is not None:
+        problem = await _database_problem(storage)
+        if problem:
+            return web.json_response({**status, "status": "error", "database": problem}, status=503)
+        status["database"] = "ok"
     return web.json_response(status)
+
+
+async def _database_problem(storage: Storage) -> str:
+    """Why the database does not answer a `select 1` (logged), or "" when it does."""
+    try:
+        await asyncio.wait_for(storage.ping(), HEALTH_DB_SECONDS)
+        return ""
+    except StorageError as exc:
+        problem = str(exc)
+    except TimeoutError:
+        problem = f"数据库 {HEALTH_DB_SECONDS:g} 秒内没有响应"
+    log.error("health check: %s", problem, extra={"event": "health_database_failed"})
+    return problem
+
+
+def _count_requests(channels: Channels) -> Middleware:
+    """Middleware counting each request by route pattern and status (the Telegram path is secret)."""
+    telegram = channels.telegram.webhook_path if channels.telegram is not None else None
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Endpoint) -> web.StreamResponse:
+        resource = request.match_info.route.resource
+        route = "unmatched" if resource is None else resource.canonical
+        route = "telegram_webhook" if route == telegram else route
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:
+            metrics.count_request(route, exc.status)
+            raise
+        except Exception:
+            metrics.count_request(route, 500)
+            raise
+        metrics.count_request(route, response.status)
+        return response
+
+    return middleware
+
+
+def _queue_depths(channels: Channels) -> dict[str, int]:
+    """How much each running channel still has to do: webhook sends, answers, Telegram updates."""
+    depths: dict[str, int] = {}
+    if channels.webhook is not None:
+        depths["webhook"] = channels.webhook.queue.qsize()
+    if channels.wecom_bot is not None:
+        depths["wecom_bot"] = channels.wecom_bot.backlog.pending
+    if channels.wecom_app is not None:
+        depths["wecom_app"] = channels.wecom_app.backlog.pending
+    if channels.telegram is not None:
+        depths["telegram"] = channels.telegram.application.update_queue.qsize()
+    return depths
 
 
 async def start_channels(channels: Channels) -> None:
@@ -285,11 +361,11 @@ async def serve(config: Config, plan: Plan, stop: asyncio.Event | None = None) -
     channels = build_channels(config, app.handler, plan)
     register_pushes(app.outbox, channels)
     runner = web.AppRunner(
-        web_app(channels), access_log=None, handle_signals=False, shutdown_timeout=10
+        web_app(channels, app.storage), access_log=None, handle_signals=False, shutdown_timeout=10
     )
     try:
         await runner.setup()
-        await web.TCPSite(runner, config.host, config.port).start()
+        await _listen(runner, config)
         await start_channels(channels)
         app.start_scheduler()
         log.info(
@@ -308,6 +384,21 @@ async def serve(config: Config, plan: Plan, stop: asyncio.Event | None = None) -
         await stop_channels(channels)
         await app.close()
         log.info("stopped", extra={"event": "serve_stopped"})
+
+
+class ListenError(Exception):
+    """The HTTP port cannot be listened on (taken, or not allowed); the message is one line."""
+
+
+async def _listen(runner: web.AppRunner, config: Config) -> None:
+    try:
+        await web.TCPSite(runner, config.host, config.port).start()
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise ListenError(
+                f"端口 {config.port} 已被占用：请换一个 QCBOT_PORT 或 --port"
+            ) from None
+        raise ListenError(f"无法在 {config.host}:{config.port} 监听：{exc.strerror or exc}") from None
 
 
 def _stop_on_signals() -> asyncio.Event:
@@ -329,5 +420,9 @@ def run(config: Config, telegram: bool = False, wecom: bool = False) -> int:
     configure_logging(config.log_level, secrets_of(config))
     if not plan.names:
         log.warning(NO_CHANNEL, extra={"event": "serve_no_channel"})
-    asyncio.run(serve(config, plan))
+    try:
+        asyncio.run(serve(config, plan))
+    except ListenError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG
     return 0

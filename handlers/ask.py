@@ -7,6 +7,7 @@ from handlers.services import Services
 from handlers.store import QuestionLogEntry
 from knowledge.qa import Answer
 
+ABSTAINED = "abstained"  # Reply.meta key on a 没找到 reply (counted for /metrics by bot/app.py)
 ASK_USAGE = "请在 /ask 后面写问题，例如：/ask 计量怎么得分？"
 
 
@@ -38,4 +39,5 @@ async def on_question(services: Services, message: Incoming, question: str) -> l
     """Reply to an indicator question."""
     if not question.strip():
         return [Reply(ASK_USAGE)]
-    return [Reply((await answer(services, message, question)).text)]
+    result = await answer(services, message, question)
+    return [Reply(result.text, meta={ABSTAINED: "1"} if result.abstained else {})]

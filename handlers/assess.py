@@ -256,7 +256,8 @@ async def _side_question(session: Session) -> list[Reply]:
     """A question in the middle: the librarian answers, then the current question again."""
     result = await ask.answer(session.services, session.message, session.message.text.strip())
     if result.abstained:
-        return [await _question(session, f"没找到相关内容。{HINT}", hint=False)]
+        shown = await _question(session, f"没找到相关内容。{HINT}", hint=False)
+        return [replace(shown, meta={**shown.meta, ask.ABSTAINED: "1"})]
     return [Reply(result.text), await _question(session, "继续自评：")]
 
 

@@ -123,6 +123,7 @@ class FakeApp:
     handler: RecordingHandler
     events: list[str] = field(default_factory=list)
     outbox: Outbox = field(default_factory=Outbox)
+    storage: None = None  # no database: /healthz then reports no database check
 
     def start_scheduler(self) -> None:
         self.events.append("scheduler")

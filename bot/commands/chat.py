@@ -12,10 +12,22 @@ from typing import Any
 from bot.commands.common import load_kb
 from bot.config import Config, ConfigError
 
+EPILOG = """\
+示例：
+  qcbot chat
+  qcbot chat --plan linzi --user 王科长
+  qcbot chat --group
+  printf '/bind 市场监管局\\n/myscore\\n' | qcbot chat --db /tmp/试用.db"""
+
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     """Add `chat`."""
-    chat = sub.add_parser("chat", help="在终端里和机器人对话（默认私聊；也可从标准输入逐行读取消息）")
+    chat = sub.add_parser(
+        "chat",
+        help="在终端里和机器人对话（默认私聊；也可从标准输入逐行读取消息）",
+        description="在终端里和机器人对话，与 Telegram、企业微信用同一套流程；输入 /help 查看命令。",
+        epilog=EPILOG,
+    )
     chat.add_argument("--plan", "-p", default=None, help="部署的方案（默认取配置 QCBOT_PLAN，即 pingyin）")
     chat.add_argument("--user", "-u", default="console", help="你的用户名（默认 console）")
     chat.add_argument("--db", default=None, help="SQLite 数据库文件（默认取配置 QCBOT_DB_PATH）")

@@ -9,11 +9,26 @@ from typing import Any
 
 from bot.config import Config, ConfigError
 
+EPILOG = """\
+示例：
+  QCBOT_TELEGRAM_TOKEN=123:abc qcbot serve --telegram
+  qcbot serve --wecom --port 9000
+  qcbot serve --config qcbot.toml
+
+配置项见仓库中的 qcbot.example.toml；端口被占用时退出码为 2。"""
+
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     """Add `serve`."""
     serve = sub.add_parser(
-        "serve", help="启动机器人服务（Telegram、企业微信），配置读自 QCBOT_* 环境变量"
+        "serve",
+        help="启动机器人服务（Telegram、企业微信），配置读自 QCBOT_* 环境变量",
+        description=(
+            "启动机器人服务：一个 HTTP 服务承载企业微信回调、Telegram webhook、\n"
+            "/healthz（含数据库检查）与 /metrics（Prometheus 格式）；\n"
+            "收到 SIGTERM 时答完手头的消息再退出。"
+        ),
+        epilog=EPILOG,
     )
     serve.add_argument("--telegram", action="store_true", help="启动 Telegram（轮询或 webhook）")
     serve.add_argument(

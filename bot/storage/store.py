@@ -99,6 +99,10 @@ class Storage(OfficeRows):
             self._closed = True
             await asyncio.to_thread(self._close_sync)
 
+    async def ping(self) -> None:
+        """Check that the database answers (`select 1` on the reader); StorageError when not."""
+        await self._read(lambda db: db.execute("select 1").fetchone())
+
     def _close_sync(self) -> None:
         for conn in (self._writer, self._reader):
             with conn.lock:

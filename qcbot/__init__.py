@@ -1,0 +1,1 @@
+"""`python -m qcbot`: the same command line as the `qcbot` script (bot.cli); nothing else lives here."""
