@@ -21,6 +21,7 @@ from handlers import ask, results
 from handlers.core import Choice, Incoming, Reply
 from handlers.services import Services, actor, normalize
 from handlers.store import Progress, Value
+from knowledge.answers import relevant_clauses
 from scoring.answers import AnswerError, chinese_number, example, expected
 from scoring.describe import describe_rule
 from scoring.facts import Fact
@@ -42,6 +43,13 @@ _PAUSE = {"暂停", "稍后", "等会", "等一下", "pause"}
 _CANCEL = {"取消", "退出", "结束自评", "退出自评", "cancel"}
 _EDIT = re.compile(r"^(?:修改|改|重答)第?(?P<n>[0-9]{1,4}|[一二三四五六七八九十百两]{1,6})(?:题|个)?$")
 _EXPLAIN = re.compile(r"^[?？]+$|什么意思|啥意思|是指什么|指的是什么|怎么理解|看不懂|不明白|解释一下|这题|本题|这道题")
+_ABOUT_CURRENT = re.compile(
+    r"是指啥|指啥|指的啥|是啥意思|这个是啥|这是啥|这个是什么|这是什么|这个指什么|"
+    r"(包括|包含|含|算|计入|算进|算在).{0,16}(吗|么|不)$|算不算|含不含|包不包括"
+)
+_IDLE_WORDS = re.compile(r"^(是|否|对|不是|不对|没有|有|已完成|未完成|yes|no|[0-9]{1,3}|上一题|下一题|上一个|跳过|返回上一题|back|skip)$")
+IDLE_PAUSED = "自评已暂停（第{n}/{total}题）。发送“自评”继续。"
+IDLE_DONE = "自评已完成。发送“自评”继续（可复核或修改答案）。"
 _QUESTION = re.compile(r"[?？]$|什么|怎么|为什么|如何|哪|多少|能否|可否|是否|要不要|需不需要|吗$|呢$")
 
 
@@ -124,8 +132,8 @@ async def on_text(services: Services, message: Incoming, addressed: bool) -> lis
     command = _command(session, word)
     if command is not None:
         return await command
-    if _EXPLAIN.search(word):
-        return [_explain(session.current), await _question(session)] if addressed else []
+    if _EXPLAIN.search(word) or _ABOUT_CURRENT.search(word):
+        return [_explain(session.current, word), await _question(session)] if addressed else []
     if _QUESTION.search(word):
         return await _side_question(session) if addressed else []
     try:
@@ -156,6 +164,20 @@ async def current_question(services: Services, message: Incoming) -> list[Reply]
     if isinstance(session, str) or session.current is None:
         return []
     return [await _question(session)]
+
+
+async def idle_reply(services: Services, message: Incoming) -> list[Reply] | None:
+    """“是”, “1”, “上一题” after 暂停 or after finishing: say how to continue (None for other messages)."""
+    if not _IDLE_WORDS.match(normalize(message.text).lower()):
+        return None
+    session = await _load(services, message)
+    if isinstance(session, str) or session.progress.status == "new":
+        return None
+    if session.progress.status == "done" or session.progress.position >= session.total:
+        return [Reply(IDLE_DONE)]
+    if session.progress.status == "paused":
+        return [Reply(IDLE_PAUSED.format(n=session.progress.position + 1, total=session.total))]
+    return None
 
 
 def edit_number(text: str) -> int | None:
@@ -341,9 +363,14 @@ def _render(session: Session, answers: dict[str, Value], head: str, hint: bool) 
     return Reply("\n".join(lines), choices=choices)
 
 
-def _explain(question: Question) -> Reply:
+def _explain(question: Question, asked: str = "") -> Reply:
+    """The current question explained from its clause, rules and notes (the clause asked about first)."""
     ind, fact = question.indicator, question.fact
     lines = [f"【{ind.id} {ind.label}】"]
+    sources = "；".join([ind.criteria.replace("\n", ""), fact.help or "", *(n.text for n in ind.editorial.notes)])
+    matched = relevant_clauses(sources, [asked]) if asked else []
+    if matched:
+        lines.append("相关条款：" + _short("；".join(matched), 200))
     if ind.criteria:
         lines.append("评分标准：" + _short(ind.criteria.replace("\n", ""), 200))
     lines += [f"· {line['text']}" for line in describe_rule(ind)[:RULE_LINES]]

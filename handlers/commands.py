@@ -102,6 +102,7 @@ UNKNOWN = Command("/unknown", "", "", _unknown)
 # button payloads the flows put on their choices, by prefix
 BUTTONS: dict[str, Route] = {
     assess.PAYLOAD: assess.on_button,
+    ask.CHOICE_PAYLOAD: ask.on_choice,
     bind.PAYLOAD: bind.on_button,
 }
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from handlers.core import Incoming
+from handlers.dialogues import Conversations
 from handlers.reminders.calendar import WorkingTime
 from handlers.reminders.schedule import Rules
 from handlers.store import Actor, Store
@@ -44,6 +45,7 @@ class Services:
     rules: Rules = field(default_factory=lambda: Rules(WorkingTime(SHANGHAI)))
     export_dir: Path = Path("qcbot-exports")
     campaign_year: int | None = None
+    conversations: Conversations = field(default_factory=Conversations)
     framework: Framework = field(init=False)
     responsibility: Responsibility = field(init=False)
     departments: DepartmentIndex = field(init=False)

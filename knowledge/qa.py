@@ -83,7 +83,7 @@ class Librarian:
             if len(self._recent) >= RECENT_ANSWERS:
                 self._recent.pop(next(iter(self._recent)))
             self._recent[key] = cached
-        return dataclasses.replace(cached, hits=list(cached.hits), fixes=list(cached.fixes))
+        return dataclasses.replace(cached, hits=list(cached.hits), fixes=list(cached.fixes), choices=list(cached.choices))
 
     def forget_answers(self) -> None:
         """Drop the remembered answers (after a knowledge change, or to time the real work)."""

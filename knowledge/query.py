@@ -168,6 +168,7 @@ class Answer:
     hits: list[tuple[Indicator, float]] = field(default_factory=list)
     abstained: bool = False
     fixes: list[tuple[str, str]] = field(default_factory=list)
+    choices: list[Indicator] = field(default_factory=list)  # the numbered 您是不是想问 list, not in the JSON
 
     def to_json(self) -> dict[str, Any]:
         """The JSON shape evaluation tools rely on (keep it exactly)."""

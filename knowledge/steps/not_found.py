@@ -22,4 +22,4 @@ def answer(query: Query, scope: Scope) -> Answer:
     if passage is not None:
         return passage
     suggestions = [h.indicator for h in hits(query, scope)[:SUGGESTIONS] if h.name_words]
-    return Answer(query.raw, Kind.OUT_OF_SCOPE, Intent.OUT_OF_SCOPE, answers.not_found(suggestions), abstained=True)
+    return Answer(query.raw, Kind.OUT_OF_SCOPE, Intent.OUT_OF_SCOPE, answers.not_found(suggestions), abstained=True, choices=suggestions)

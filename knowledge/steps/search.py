@@ -23,8 +23,9 @@ def answer(query: Query, scope: Scope) -> Answer | None:
         return indicator_answer(query, scope, query.intent, group)
     top = [(h.indicator, h.score) for h in found[:MAX_HITS]]
     if _ambiguous(found):
-        text = answers.disambiguation([h.indicator for h in found[:3]])
-        return Answer(query.raw, Kind.INDICATOR, query.intent, text, framework=fw_id, hits=top)
+        offered = [h.indicator for h in found[:3]]
+        text = answers.disambiguation(offered)
+        return Answer(query.raw, Kind.INDICATOR, query.intent, text, framework=fw_id, hits=top, choices=offered)
     return indicator_answer(query, scope, query.intent, top, shown=1)
 
 
