@@ -2,15 +2,59 @@
 
 No channel library type crosses this boundary: Telegram, WeCom and the console translate
 their updates into `Incoming` and render `Reply` objects their own way.
+
+`Incoming` is also the one place untrusted text is made safe: whichever channel builds it, its
+fields come out holding only what UTF-8, SQLite, logs and the chat platforms can carry.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
 ChatType = Literal["private", "group"]
+
+# Telegram's own limit for one message; WeCom's is lower (2048 bytes), so no real message is cut.
+# Only a pasted console line or a forged request is longer, and the librarian's cost grows with it.
+TEXT_LIMIT = 4096
+# ids, names and button payloads: WeCom userid ≤ 64 bytes, chatid ≤ 32, Telegram names ≤ 129
+# characters, our payloads well under 100; longer is forged.
+KEY_LIMIT = 256
+# C0/C1 controls but tab and newline (CR is turned into a newline first), DEL, the byte-order mark and the
+# bidirectional overrides (they reorder how a name or answer is displayed in reports and logs)
+_UNSAFE = "\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufeff"
+_SURROGATES = "\ud800-\udfff"
+_TEXT_UNSAFE = re.compile(f"[{_UNSAFE}{_SURROGATES}\r]")
+_KEY_UNSAFE = re.compile(f"[{_UNSAFE}{_SURROGATES}\\t\\n\\r]")
+_CONTROL = re.compile(f"[{_UNSAFE}]")
+
+
+def clean_text(value: object, limit: int = TEXT_LIMIT) -> str:
+    r"""Text people wrote, safe to store and show: no lone surrogate, NUL or control character, bounded.
+
+    A lone surrogate becomes U+FFFD (a surrogate pair becomes the character it stands for), \r\n
+    and \r become \n, NUL and other controls are dropped (whitespace ones become a space).
+    """
+    text = value if isinstance(value, str) else "" if value is None else str(value)
+    if _TEXT_UNSAFE.search(text) is not None:
+        text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        text = _CONTROL.sub(lambda m: " " if m.group().isspace() else "", text)
+    return text[:limit]
+
+
+def clean_key(value: object, limit: int = KEY_LIMIT) -> str:
+    r"""An id or payload, safe to store: unsafe characters escaped (\x00, \ud800, \n), bounded.
+
+    Escaped rather than dropped, so that two different ids never become one ("alice\x00" must
+    not become "alice").
+    """
+    key = value if isinstance(value, str) else "" if value is None else str(value)
+    if _KEY_UNSAFE.search(key) is not None:
+        key = _KEY_UNSAFE.sub(lambda m: ascii(m.group())[1:-1], key)
+    return key[:limit]
 
 
 @dataclass(frozen=True)
@@ -26,6 +70,15 @@ class Incoming:
     payload: str | None = None  # a pressed button's data, when the message is a press
     message_id: str = ""  # the channel's id for de-duplication, where it has one
     mentioned: bool = False  # the bot was @-mentioned or replied to (groups)
+
+    def __post_init__(self) -> None:
+        """Make every field safe as it enters the core (see `clean_text`, `clean_key`)."""
+        for name in ("channel", "chat_id", "user_id", "message_id"):
+            object.__setattr__(self, name, clean_key(getattr(self, name)))
+        object.__setattr__(self, "user_name", clean_text(self.user_name, KEY_LIMIT))
+        object.__setattr__(self, "text", clean_text(self.text))
+        if self.payload is not None:
+            object.__setattr__(self, "payload", clean_key(self.payload))
 
     @property
     def is_button(self) -> bool:

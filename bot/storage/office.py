@@ -43,7 +43,7 @@ class OfficeRows:
     def _now(self) -> str:
         raise NotImplementedError
 
-    def _defer(self, fn: Callable[[Database], object]) -> None:
+    def _defer(self, table: str, fn: Callable[[Database], object]) -> None:
         raise NotImplementedError
 
     async def flush(self) -> None:
@@ -98,7 +98,7 @@ class OfficeRows:
             "last_chat": chat_id, "seen_at": self._now(),
             "private_chat" if private else "group_chat": chat_id,
         }
-        self._defer(lambda db: db.table("contacts").upsert(row, pk=("channel", "user_id")))
+        self._defer("contacts", lambda db: db.table("contacts").upsert(row, pk=("channel", "user_id")))
 
     async def contacts(self) -> dict[tuple[str, str], Contact]:
         """Everyone seen, keyed by (channel, user_id)."""

@@ -9,7 +9,9 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -44,6 +46,14 @@ STATE_SECONDS = 5.0  # how long a conversation state read stays fresh in this pr
 STATE_ENTRIES = 10_000
 
 
+@dataclass(frozen=True)
+class _Deferred:
+    """One row written behind: the table it goes to (named in the log when it fails) and the write."""
+
+    table: str
+    write: Callable[[Database], object]
+
+
 class _Connection:
     """A sqlite-utils Database used by one thread at a time."""
 
@@ -66,7 +76,7 @@ class Storage(OfficeRows):
         self._clock = clock
         self._write_lock = asyncio.Lock()
         self._closed = False
-        self._deferred: list[Callable[[Database], object]] = []
+        self._deferred: list[_Deferred] = []
         self._states: dict[tuple[str, str, str], tuple[float, str | None]] = {}
         self._flush_task: asyncio.Task[None] | None = None
 
@@ -115,7 +125,7 @@ class Storage(OfficeRows):
             raise StorageClosed("数据库已关闭")
         try:
             return await asyncio.to_thread(conn.run, fn)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, UnicodeError, OverflowError) as exc:  # what sqlite cannot bind, too
             raise StorageError(f"数据库操作失败：{exc}") from exc
 
     async def _read(self, fn: Callable[[Database], T]) -> T:
@@ -133,8 +143,8 @@ class Storage(OfficeRows):
     # written in one batch a moment later instead of costing a thread hop per message. Answers,
     # progress and state are never deferred. close() and the readers of these rows flush first.
 
-    def _defer(self, fn: Callable[[Database], object]) -> None:
-        self._deferred.append(fn)
+    def _defer(self, table: str, fn: Callable[[Database], object]) -> None:
+        self._deferred.append(_Deferred(table, fn))
         if self._flush_task is None or self._flush_task.done():
             self._flush_task = asyncio.get_running_loop().create_task(self._flush_soon())
 
@@ -143,20 +153,25 @@ class Storage(OfficeRows):
         await self.flush()
 
     async def flush(self) -> None:
-        """Write every deferred row now (one transaction)."""
+        """Write every deferred row now (one transaction, one savepoint per row); never raises.
+
+        A row that cannot be written is left out with one error line per table and reason;
+        the other rows of the batch are written all the same.
+        """
         if not self._deferred or self._closed:
             return
         batch, self._deferred = self._deferred, []
-
-        def write(db: Database) -> None:
-            with db.atomic():
-                for fn in batch:
-                    fn(db)
-
         try:
-            await self._write(write)
-        except StorageError:
-            log.exception("could not write %d deferred rows", len(batch))
+            failures = await self._write(partial(_write_rows, batch=batch))
+        except Exception as exc:  # the transaction itself failed: nothing of the batch is written
+            log.error("could not write %d deferred rows: %s", len(batch), _reason(exc))
+            return
+        written = len(batch) - sum(count for count, _ in failures.values())
+        for (table, kind), (count, reason) in failures.items():
+            log.error(
+                "deferred write: %d %s row(s) left out (%s: %s); %d other row(s) written",
+                count, table, kind, reason, written,
+            )
 
     # --- liaisons -----------------------------------------------------------------------------
 
@@ -318,7 +333,7 @@ class Storage(OfficeRows):
             "abstained": int(entry.abstained), "answer": entry.answer[:EXCERPT],
         }
 
-        self._defer(lambda db: db.table("question_log").insert(row))
+        self._defer("question_log", lambda db: db.table("question_log").insert(row))
 
     async def questions(self, limit: int = 100) -> list[dict[str, Any]]:
         """The latest logged questions, newest first."""
@@ -328,6 +343,26 @@ class Storage(OfficeRows):
 
 
 # --- blocking helpers (run inside a transaction on the writer) -----------------------------------
+
+
+def _write_rows(db: Database, batch: list[_Deferred]) -> dict[tuple[str, str], tuple[int, str]]:
+    """Write the rows in one transaction, each in its own savepoint; (table, error) → (count, first reason)."""
+    failures: dict[tuple[str, str], tuple[int, str]] = {}
+    with db.atomic():
+        for row in batch:
+            try:
+                with db.atomic():  # nested: a savepoint, rolled back alone when this row fails
+                    row.write(db)
+            except Exception as exc:  # an unbindable value, a constraint: this row only
+                key = (row.table, type(exc).__name__)
+                count, reason = failures.get(key, (0, _reason(exc)))
+                failures[key] = (count + 1, reason)
+    return failures
+
+
+def _reason(exc: BaseException) -> str:
+    """The error in one short line (messages name positions and types, not the user's text)."""
+    return " ".join(str(exc).split())[:200] or type(exc).__name__
 
 
 def _save_one(
