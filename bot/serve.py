@@ -26,7 +26,8 @@ from aiohttp.typedefs import Middleware
 
 from bot import metrics
 from bot.channels.backlog import Backlog
-from bot.channels.errors import AesKeyError, ChannelError
+from bot.channels.base import Channel
+from bot.channels.errors import AesKeyError
 from bot.channels.telegram import TelegramChannel
 from bot.channels.wecom_api import WeComAppClient
 from bot.channels.wecom_app import WeComAppChannel
@@ -37,7 +38,7 @@ from bot.channels.wecom_webhook import WeComWebhook
 from bot.config import Config, ConfigError
 from bot.logs import configure_logging
 from bot.storage import Storage, StorageError
-from handlers.core import Handler, Reply
+from handlers.core import Handler
 
 if TYPE_CHECKING:
     from bot.scheduler import Outbox
@@ -46,7 +47,7 @@ log = logging.getLogger("qcbot.serve")
 
 EXIT_CONFIG = 2
 NO_CHANNEL = (
-    "没有配置任何渠道，只提供 /healthz：请设置 QCBOT_TELEGRAM_TOKEN，"
+    "没有配置任何渠道，只提供 /healthz 和 /metrics：请设置 QCBOT_TELEGRAM_TOKEN，"
     "或企业微信的 QCBOT_WECOM_BOT_TOKEN 与 QCBOT_WECOM_BOT_AES_KEY"
 )
 DRAIN_SECONDS = 30.0
@@ -150,6 +151,12 @@ class Channels:
     webhook: WeComWebhook | None = None
     started: float = field(default_factory=time.monotonic)
 
+    @property
+    def running(self) -> list[Channel]:
+        """The configured channels in start order (the 群机器人 first: the others push through it)."""
+        candidates: list[Channel | None] = [self.webhook, self.telegram, self.wecom_bot, self.wecom_app]
+        return [c for c in candidates if c is not None]
+
 
 def build_channels(
     config: Config, handler: Handler, plan: Plan, clock: Callable[[], float] = time.time
@@ -218,14 +225,9 @@ def web_app(channels: Channels, storage: Storage | None = None) -> web.Applicati
 
     app.router.add_get("/healthz", health)
     app.router.add_get("/metrics", scrape)
-    if channels.wecom_bot is not None:
-        app.router.add_get("/wecom/bot", channels.wecom_bot.verify)
-        app.router.add_post("/wecom/bot", channels.wecom_bot.receive)
-    if channels.wecom_app is not None:
-        app.router.add_get("/wecom/app", channels.wecom_app.verify)
-        app.router.add_post("/wecom/app", channels.wecom_app.receive)
-    if channels.telegram is not None and channels.telegram.webhook_mode:
-        app.router.add_post(channels.telegram.webhook_path, channels.telegram.webhook)
+    for channel in channels.running:
+        for method, path, endpoint in channel.routes():
+            app.router.add_route(method, path, endpoint)
     return app
 
 
@@ -236,7 +238,7 @@ async def _health(channels: Channels, storage: Storage | None) -> web.Response:
         "uptime_s": round(time.monotonic() - channels.started, 1),
     }
     if channels.webhook is not None:
-        status["webhook_queue"] = channels.webhook.queue.qsize()
+        status["webhook_queue"] = channels.webhook.depth()
     if storage is not None:
         problem = await _database_problem(storage)
         if problem:
@@ -283,40 +285,22 @@ def _count_requests(channels: Channels) -> Middleware:
 
 def _queue_depths(channels: Channels) -> dict[str, int]:
     """How much each running channel still has to do: webhook sends, answers, Telegram updates."""
-    depths: dict[str, int] = {}
-    if channels.webhook is not None:
-        depths["webhook"] = channels.webhook.queue.qsize()
-    if channels.wecom_bot is not None:
-        depths["wecom_bot"] = channels.wecom_bot.backlog.pending
-    if channels.wecom_app is not None:
-        depths["wecom_app"] = channels.wecom_app.backlog.pending
-    if channels.telegram is not None:
-        depths["telegram"] = channels.telegram.application.update_queue.qsize()
-    return depths
+    return {_DEPTH_NAMES.get(c.name, c.name): c.depth() for c in channels.running}
+
+
+_DEPTH_NAMES = {"wecom_webhook": "webhook"}  # the metric's label, as first published
 
 
 async def start_channels(channels: Channels) -> None:
-    """Connect Telegram (polling or webhook registration), start the webhook worker."""
-    if channels.telegram is not None:
-        await channels.telegram.start()
-    if channels.webhook is not None:
-        channels.webhook.start()
+    """Start every configured channel (Telegram connects and polls or registers its webhook)."""
+    for channel in channels.running:
+        await channel.start()
 
 
 async def stop_channels(channels: Channels, drain_seconds: float = DRAIN_SECONDS) -> None:
-    """Stop polling, finish answers in flight, drain the webhook queue, close the client."""
-    if channels.telegram is not None:
-        await _logged(channels.telegram.stop())
-    for channel in (channels.wecom_bot, channels.wecom_app):
-        if channel is not None:
-            await _logged(asyncio.wait_for(channel.drain(), drain_seconds))
-    if channels.webhook is not None:
-        left = await channels.webhook.close(drain_seconds)
-        if left:
-            log.error(
-                "webhook messages not sent at shutdown",
-                extra={"event": "webhook_lost", "left": left},
-            )
+    """Stop the channels in reverse order, each finishing what it accepted; close the client."""
+    for channel in reversed(channels.running):
+        await _logged(channel.stop(drain_seconds))
     await channels.session.close()
 
 
@@ -332,24 +316,9 @@ async def _logged(step: Any) -> None:
 
 def register_pushes(outbox: Outbox, channels: Channels) -> None:
     """Let the reminder scheduler push through every running channel that can send unprompted."""
-    if channels.telegram is not None:
-        telegram = channels.telegram
-        outbox.register("telegram", lambda reply: telegram.send(reply.to_chat or "", reply))
-    app_client = channels.wecom_app.client if channels.wecom_app is not None else None
-    if app_client is not None:
-        outbox.register("wecom_app", lambda reply: app_client.send_reply(reply.to_chat or "", reply))
-    if channels.wecom_bot is not None and (app_client is not None or channels.webhook is not None):
-        outbox.register("wecom_bot", lambda reply: _push_wecom_bot(reply, app_client, channels.webhook))
-
-
-async def _push_wecom_bot(reply: Reply, client: WeComAppClient | None, webhook: WeComWebhook | None) -> None:
-    """智能机器人 cannot push: private reminders go through the 自建应用, group ones through the 群机器人."""
-    if reply.private and client is not None:
-        await client.send_reply(reply.to_chat or "", reply)
-    elif webhook is not None:
-        await webhook.send(reply)
-    else:
-        raise ChannelError("企业微信没有可用于主动推送的通道（需配置自建应用或群机器人）")
+    for channel in channels.running:
+        if channel.can_push:
+            outbox.register(channel.name, channel.push)
 
 
 async def serve(config: Config, plan: Plan, stop: asyncio.Event | None = None) -> None:

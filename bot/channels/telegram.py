@@ -32,6 +32,7 @@ from telegram.constants import ParseMode
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
 
+from bot.channels.base import Route
 from bot.channels.errors import ChannelError
 from bot.channels.memory import CallbackPayloads, SeenIds
 from bot.channels.render import telegram_caption, telegram_html, telegram_keyboard
@@ -111,7 +112,7 @@ class TelegramChannel:
             },
         )
 
-    async def stop(self) -> None:
+    async def stop(self, seconds: float | None = None) -> None:
         """Stop fetching, finish the queued updates, close the HTTP clients."""
         updater = self.application.updater
         if updater is not None and updater.running:
@@ -120,6 +121,27 @@ class TelegramChannel:
             await self.application.stop()
         await self.application.shutdown()
         log.info("telegram stopped", extra={"event": "telegram_stopped"})
+
+    # --- the Channel seam (bot/channels/base.py) -------------------------------------------
+
+    name = "telegram"
+
+    def routes(self) -> Sequence[Route]:
+        """The webhook route in webhook mode; none when polling."""
+        return [("POST", self.webhook_path, self.webhook)] if self.webhook_mode else []
+
+    @property
+    def can_push(self) -> bool:
+        """A bot can message any chat that talked to it."""
+        return True
+
+    async def push(self, reply: Reply) -> None:
+        """Send a reply to `reply.to_chat`."""
+        await self.send(reply.to_chat or "", reply)
+
+    def depth(self) -> int:
+        """Updates received and not yet handled."""
+        return self.application.update_queue.qsize()
 
     @property
     def username(self) -> str:

@@ -41,6 +41,15 @@ class WeComAppChannel(CallbackChannel):
         self.client = client
         self.webhook = webhook
 
+    @property
+    def can_push(self) -> bool:
+        """The 自建应用 sends to any user through message/send."""
+        return True
+
+    async def push(self, reply: Reply) -> None:
+        """Send to the user named by `reply.to_chat`."""
+        await self.client.send_reply(reply.to_chat or "", reply)
+
     async def _receive(self, request: web.Request) -> web.Response:
         query = CallbackQuery.parse(request)
         envelope = parse_xml(await request.read())

@@ -122,6 +122,20 @@ class WeComBotChannel(CallbackChannel):
 
     # --- callback -------------------------------------------------------------------------
 
+    @property
+    def can_push(self) -> bool:
+        """The 智能机器人 cannot push itself: it pushes through the 自建应用 or the 群机器人."""
+        return self.app is not None or self.webhook is not None
+
+    async def push(self, reply: Reply) -> None:
+        """Private reminders through the 自建应用, group ones through the 群机器人."""
+        if reply.private and self.app is not None:
+            await self.app.send_reply(reply.to_chat or "", reply)
+        elif self.webhook is not None:
+            await self.webhook.send(reply)
+        else:
+            raise ChannelError("企业微信没有可用于主动推送的通道（需配置自建应用或群机器人）")
+
     async def _receive(self, request: web.Request) -> web.Response:
         arrived = asyncio.get_running_loop().time()  # the reply budget starts here
         query = CallbackQuery.parse(request)

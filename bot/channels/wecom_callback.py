@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
 from bot.channels.backlog import Backlog
+from bot.channels.base import Route
 from bot.channels.errors import (
     ChannelError,
     MalformedRequest,
@@ -27,7 +28,7 @@ from bot.channels.errors import (
 )
 from bot.channels.memory import ChoiceMemory, LruDict, SeenIds
 from bot.channels.wecom_crypto import WeComCrypto
-from handlers.core import Handler
+from handlers.core import Handler, Reply
 
 log = logging.getLogger("qcbot.wecom")
 
@@ -178,6 +179,43 @@ class CallbackChannel:
         await self.backlog.drain()
         while self.tasks:
             await asyncio.gather(*list(self.tasks), return_exceptions=True)
+
+    # --- the Channel seam (bot/channels/base.py) -------------------------------------------
+
+    @property
+    def path(self) -> str:
+        """Where WeCom calls us: /wecom/bot or /wecom/app."""
+        return "/wecom/" + self.name.removeprefix("wecom_")
+
+    def routes(self) -> Sequence[Route]:
+        """GET for URL verification, POST for messages."""
+        return [("GET", self.path, self.verify), ("POST", self.path, self.receive)]
+
+    async def start(self) -> None:
+        """Nothing to connect: WeCom calls us."""
+
+    async def stop(self, seconds: float) -> None:
+        """Finish the answers in flight within `seconds`; log how many were not delivered."""
+        try:
+            await asyncio.wait_for(self.drain(), seconds)
+        except TimeoutError:
+            log.error(
+                "%s answers not delivered at shutdown: %d",
+                self.name, self.depth(), extra={"event": "wecom_undelivered", "channel": self.name},
+            )
+
+    def depth(self) -> int:
+        """Answers accepted and not yet delivered."""
+        return self.backlog.pending + len(self.tasks)
+
+    @property
+    def can_push(self) -> bool:
+        """Whether `push` can reach a chat unprompted (subclasses say)."""
+        return False
+
+    async def push(self, reply: Reply) -> None:
+        """Send unprompted; this part of WeCom cannot."""
+        raise ChannelError(f"{self.name} 不能主动推送消息")
 
     def spawn(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Run an answer in the background, kept until it finishes (drain waits for it)."""

@@ -13,12 +13,13 @@ import hashlib
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
+from bot.channels.base import Route
 from bot.channels.errors import ChannelError, WeComApiError
 from bot.channels.render import WECOM_WEBHOOK_LIMIT, wecom_parts
 from bot.channels.wecom_api import fetch_json, media_form
@@ -61,14 +62,48 @@ class WeComWebhook:
         self.failed = 0
         self._worker: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
+    name = "wecom_webhook"
+
+    # --- the Channel seam (bot/channels/base.py): outbound only -------------------------------
+
+    def routes(self) -> Sequence[Route]:
+        """None: the 群机器人 only sends."""
+        return []
+
+    async def start(self) -> None:
+        """Start the sending worker."""
+        self._ensure_worker()
+
+    async def stop(self, seconds: float) -> None:
+        """Send what is queued within `seconds`, then stop; log what was not sent."""
+        left = await self.close(seconds)
+        if left:
+            log.error(
+                "webhook messages not sent at shutdown",
+                extra={"event": "webhook_lost", "left": left},
+            )
+
+    @property
+    def can_push(self) -> bool:
+        """The group the webhook belongs to can always be reached."""
+        return True
+
+    async def push(self, reply: Reply) -> None:
+        """Queue a reply for the webhook's group."""
+        await self.send(reply)
+
+    def depth(self) -> int:
+        """Messages queued and not yet sent."""
+        return self.queue.qsize()
+
+    def _ensure_worker(self) -> None:
         """Start the sending worker (idempotent)."""
         if self._worker is None or self._worker.done():
             self._worker = asyncio.create_task(self._work(), name="wecom-webhook")
 
     async def send(self, reply: Reply) -> None:
         """Queue a reply: its markdown parts, then its files (uploaded when their turn comes)."""
-        self.start()
+        self._ensure_worker()
         for part in wecom_parts(reply, WECOM_WEBHOOK_LIMIT, markdown=True):
             self.queue.put_nowait({"msgtype": "markdown", "markdown": {"content": part}})
         for attachment in reply.files:
