@@ -129,6 +129,9 @@ def main() -> None:
     librarian = Librarian(load_knowledge())
     report = evaluate(cases, lambda c: librarian.ask(c.q, plan=c.plan).to_json())
     print("qcbot   ", json.dumps(report.summary(), ensure_ascii=False))
+    english = [c for c in cases if "english" in c.tags]
+    english_report = evaluate(english, lambda c: librarian.ask(c.q, plan=c.plan).to_json())
+    print("english ", json.dumps({"n": len(english), **english_report.summary()}, ensure_ascii=False))
     heldout = evaluate(load_devset(HELDOUT), lambda c: librarian.ask(c.q, plan=c.plan).to_json())
     print("heldout ", json.dumps(heldout.summary(), ensure_ascii=False))
     print("baseline", json.dumps(baseline(cases), ensure_ascii=False))

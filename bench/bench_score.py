@@ -28,10 +28,10 @@ sys.path.insert(0, str(ROOT))
 from bot.commands.score import Scope, _units, render  # noqa: E402
 from knowledge.loader import load_knowledge  # noqa: E402
 from knowledge.model import KnowledgeBase  # noqa: E402
+from knowledge.rules import Fact, Value  # noqa: E402
 from scoring.answer_file import check_answers, parse_answer_text  # noqa: E402
-from scoring.answers import Value, example  # noqa: E402
+from scoring.answers import example  # noqa: E402
 from scoring.engine import framework_facts, score_framework  # noqa: E402
-from scoring.facts import Fact  # noqa: E402
 from scoring.samples import best_answers  # noqa: E402
 
 COUNTIES = [("shandong", "pingyin"), ("hunan", None), ("henan", "minquan"), ("jinan", "jinan")]

@@ -18,7 +18,7 @@ from bot.storage import Storage
 from handlers.ask import ABSTAINED
 from handlers.core import Incoming, Reply
 from handlers.dispatch import Dispatcher
-from handlers.reminders.calendar import WorkingTime
+from handlers.reminders.calendar import HolidayError, OfficeCalendar, WorkingTime, read_holiday_file
 from handlers.reminders.schedule import Rules
 from handlers.services import Services, utc_now
 from knowledge.cache import load_librarian
@@ -82,7 +82,13 @@ def reminder_rules(config: Config) -> Rules:
     start, end = config.office_hours
     if not 0 <= start < end <= 24:
         raise ConfigError(f"配置项 QCBOT_OFFICE_HOURS 无效：{start}-{end}")
-    calendar = WorkingTime(zone, start, end)
+    office = OfficeCalendar()
+    if config.holidays_file:
+        try:
+            office.from_file = {d.day: d for d in read_holiday_file(config.holidays_file)}
+        except HolidayError as problem:
+            raise ConfigError(f"配置项 QCBOT_HOLIDAYS_FILE：{problem}") from None
+    calendar = WorkingTime(zone, start, end, office)
     return Rules(
         calendar,
         remind_days=config.remind_days,

@@ -71,6 +71,7 @@ class Config:
     office_hours: tuple[int, int] = (9, 18)  # [start, end) hours on working days
     nudge_weekday: int = 0  # self-assessment nudges: 0 = Monday … 6 = Sunday
     digest_weekday: int = 4  # the weekly digest to the groups: Friday
+    holidays_file: str = ""  # the office's holidays and 调休 days (YAML or CSV: date, kind 休/班, name)
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> Config:

@@ -1,4 +1,8 @@
-"""The reminder runner: every minute, claim the due reminders in SQLite and push them out.
+"""The reminder runner: every minute, claim the due reminders in SQLite, push them out, record it.
+
+Claimed → sent: a claim is recorded before the message is composed and `sent` after the channel
+accepted it; a claim left unsent (killed, or the channel failed) is retried once within its
+useful window, and every claim given up is logged as lost, naming its key.
 
 The rules live in `handlers.reminders.schedule`; this module only loops, claims and sends. The
 clock is passed in (`now`), and tests call `tick(now)` directly instead of waiting.
@@ -9,14 +13,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot import metrics
 from handlers.core import Reply
 from handlers.reminders.messages import compose, due
-from handlers.reminders.schedule import Occurrence
+from handlers.reminders.schedule import MAX_ATTEMPTS, Occurrence
 from handlers.services import Services
 from handlers.store import ReminderClaim
 
@@ -70,39 +74,58 @@ class Scheduler:
         self._tick_lock = asyncio.Lock()
 
     async def tick(self, now: datetime | None = None) -> list[Delivery]:
-        """Send what is due at `now` (default: the clock), drop what is stale; return what happened."""
+        """Retry unsent claims, send what is due at `now` (default: the clock), drop and give up
+        what is stale; return what happened."""
         now = now or self.now()
         async with self._tick_lock:
             decision = await due(self.services, now, self.outbox.channels)
             done = [await self._drop(o, reason) for o, reason in decision.drop]
-            for occurrence in decision.send:
-                delivery = await self._send(occurrence, now)
-                if delivery is not None:
-                    done.append(delivery)
+            await self._give_up(decision.lost)
+            for batch in _batches(decision.retry):
+                done += await self._send(batch, now, retry=True)
+            for batch in _batches(decision.send):
+                done += await self._send(batch, now)
             return [d for d in done if d is not None]
 
     async def _drop(self, occurrence: Occurrence, reason: str) -> Delivery | None:
-        if not await self.services.storage.claim(_claim(occurrence, "dropped", reason)):
+        if not await self.services.storage.claim([_claim(occurrence, "dropped", reason)]):
             return None
         log.info("reminder dropped (%s): %s", reason, occurrence.key)
         metrics.count_reminder("dropped")
         return Delivery(occurrence.key, "dropped")
 
-    async def _send(self, occurrence: Occurrence, now: datetime) -> Delivery | None:
+    async def _give_up(self, lost: Sequence[tuple[str, str]]) -> None:
+        for key, reason in lost:
+            await self.services.storage.settle_claims([key], "lost", reason)
+            log.warning("reminder lost (%s): %s", reason, key)
+            metrics.count_reminder("lost")
+
+    async def _send(self, batch: list[Occurrence], now: datetime, retry: bool = False) -> list[Delivery]:
+        """Claim (or take the retry of) the batch's keys, compose one message, send, record it."""
         storage = self.services.storage
-        if not await storage.claim(_claim(occurrence, "claimed")):
-            return None  # another runner (or an earlier tick) has it
+        keys = [o.key for o in batch]
+        if retry:
+            won = await storage.retry_claims(keys, MAX_ATTEMPTS)
+        else:
+            won = await storage.claim([_claim(o, "claimed") for o in batch])
+        batch = [o for o in batch if o.key in won]  # the rest: another runner (or tick) has them
+        if not batch:
+            return []
+        keys = [o.key for o in batch]
         try:
-            reply = await compose(self.services, occurrence, now)
-            await self.outbox.send(occurrence.recipient.channel, reply)
+            reply = await compose(self.services, batch, now)
+            await self.outbox.send(batch[0].recipient.channel, reply)
         except Exception as exc:
-            log.exception("reminder %s failed", occurrence.key)
-            await storage.settle_claim(occurrence.key, "failed", repr(exc))
-            metrics.count_reminder("failed")
-            return Delivery(occurrence.key, "failed")
-        await storage.settle_claim(occurrence.key, "sent")
-        metrics.count_reminder("sent")
-        return Delivery(occurrence.key, "sent", reply)
+            status = "lost" if retry else "failed"
+            await storage.settle_claims(keys, status, repr(exc))
+            for key in keys:  # one line per key: a lost one names its key
+                log.warning("reminder %s (%r): %s", "lost (retry failed)" if retry else "failed", exc, key)
+                metrics.count_reminder("failed")
+            return [Delivery(key, "failed") for key in keys]
+        await storage.settle_claims(keys, "sent")
+        for _ in keys:
+            metrics.count_reminder("sent")
+        return [Delivery(key, "sent", reply) for key in keys]
 
     def start(self) -> None:
         """Tick now and then every `interval` seconds until stop() (idempotent)."""
@@ -126,6 +149,14 @@ class Scheduler:
                 log.exception("reminder tick failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), self.interval)
+
+
+def _batches(occurrences: Sequence[Occurrence]) -> list[list[Occurrence]]:
+    """Occurrences grouped by delivery: a group's deadline reminder to several people is one message."""
+    groups: dict[tuple[str, ...], list[Occurrence]] = {}
+    for occurrence in occurrences:
+        groups.setdefault(occurrence.delivery, []).append(occurrence)
+    return list(groups.values())
 
 
 def _claim(occurrence: Occurrence, status: str, detail: str = "") -> ReminderClaim:

@@ -22,11 +22,10 @@ from handlers.core import Choice, Incoming, Reply
 from handlers.services import Services, actor, normalize
 from handlers.store import Progress, Value
 from knowledge.answers import relevant_clauses
+from knowledge.display import clip, num, qty
+from knowledge.rules import Fact, describe_rule
 from scoring.answers import AnswerError, chinese_number, example, expected
-from scoring.describe import describe_rule
-from scoring.facts import Fact
 from scoring.questionnaire import Question, read_answer
-from scoring.text import num, qty
 
 FLOW = "assess"
 PAYLOAD = "a:"
@@ -391,4 +390,4 @@ def _show(fact: Fact, value: Value) -> str:
 
 
 def _short(text: str, limit: int = LABEL) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return clip(text, limit)

@@ -8,7 +8,7 @@ from handlers.core import Choice, Incoming, Reply
 from handlers.services import Services, actor, normalize
 from handlers.store import State
 from knowledge.assignment import bind_problem, find_departments
-from scoring.text import num
+from knowledge.display import num
 
 FLOW = "bind"
 PAYLOAD = "b:"

@@ -85,6 +85,10 @@ COMMANDS: tuple[Command, ...] = (
         ("时间节点", "截止时间"), takes_args=True, reshow=True,
     ),
     Command(
+        "/holiday", "节假日与调休：查看、设置放假或补班、删除", "/holiday 2027-10-01 2027-10-07 国庆",
+        remind.on_holiday, ("节假日",), takes_args=True, admin=True,
+    ),
+    Command(
         "/progress", "各部门自评进度：指标、已答、完成率、估分", "/progress", office.on_progress,
         ("各部门进度", "全县进度"), admin=True,
     ),

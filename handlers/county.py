@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from handlers.services import Services
 from handlers.store import StoredAnswer
 from knowledge.assignment import OFFICE, bind_problem
+from knowledge.display import num
 from scoring.answers import Value
 from scoring.progress import (
     DepartmentProgress,
@@ -18,7 +19,6 @@ from scoring.progress import (
 from scoring.report import county_headline
 from scoring.report import gap_lines as report_gap_lines
 from scoring.results import Assessment
-from scoring.text import num
 
 
 @dataclass(frozen=True)

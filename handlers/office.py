@@ -18,13 +18,13 @@ from handlers.core import FileAttachment, Incoming, Reply
 from handlers.county import CountyView, county_view, gap_lines, headline, progress_line, unit_ids
 from handlers.reminders.messages import all_deadlines
 from handlers.services import Services
+from knowledge.display import num, qty
 from knowledge.model import Deadline
+from knowledge.rules import Fact
 from scoring.checklist import checklist_indicators
 from scoring.engine import framework_facts
-from scoring.facts import Fact
 from scoring.questionnaire import Question
 from scoring.results import Assessment
-from scoring.text import num, qty
 
 MAX_GAPS = 10
 SOURCES = {"plan": "方案", "phase": "方案阶段", "task": "任务完成时限", "office": "质量强县办"}

@@ -10,7 +10,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-Value = bool | int | float | str
+from knowledge.rules import Value
+
 State = dict[str, Any]
 
 
@@ -131,8 +132,30 @@ class ReminderClaim:
     offset_days: int
     day: str
     due_at: str
-    status: str = "claimed"  # claimed → sent | failed; or dropped (stale, superseded)
+    status: str = "claimed"  # claimed → sent; failed → retried once → sent | lost; or dropped
     detail: str = ""
+
+
+@dataclass(frozen=True)
+class ClaimState:
+    """Where a claimed reminder stands: its status, how many sends were started, its channel."""
+
+    status: str
+    attempts: int = 1
+    channel: str = ""
+
+
+@dataclass(frozen=True)
+class StoredHoliday:
+    """Days the office declared in chat (/holiday): first to last, 休 (closed) or 班 (working)."""
+
+    id: int
+    first: str  # ISO date
+    last: str
+    kind: str
+    name: str
+    created_by: str
+    created_at: str
 
 
 class Store(Protocol):
@@ -185,10 +208,18 @@ class Store(Protocol):
     async def set_muted(self, channel: str, user_id: str, muted: bool) -> bool: ...
     async def muted(self) -> frozenset[tuple[str, str]]: ...
 
-    # reminders: each occurrence claimed once, then settled
-    async def claim(self, claim: ReminderClaim) -> bool: ...
-    async def settle_claim(self, key: str, status: str, detail: str = "") -> None: ...
-    async def claimed(self, keys: Iterable[str]) -> set[str]: ...
+    async def add_holiday(
+        self, first: str, last: str, kind: str, name: str, who: Actor
+    ) -> StoredHoliday: ...
+    async def holidays(self) -> list[StoredHoliday]: ...
+    async def remove_holiday(self, holiday_id: int) -> bool: ...
+
+    # reminders: each occurrence claimed once (by key), then sent, retried once, or given up
+    async def claim(self, claims: Iterable[ReminderClaim]) -> set[str]: ...
+    async def retry_claims(self, keys: Iterable[str], max_attempts: int) -> set[str]: ...
+    async def settle_claims(self, keys: Iterable[str], status: str, detail: str = "") -> None: ...
+    async def claimed(self, keys: Iterable[str]) -> dict[str, ClaimState]: ...
+    async def pending_claims(self) -> dict[str, ClaimState]: ...
 
     async def flush(self) -> None: ...
     async def close(self) -> None: ...

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
+from knowledge.display import clip_line as _clip
+from knowledge.forms import Form, FormItem
 from knowledge.model import Framework, Indicator, KnowledgeBase, Plan, Term
 from knowledge.query import Intent
 from knowledge.responsibility import Responsibility
@@ -242,9 +244,9 @@ def _elsewhere(kb: KnowledgeBase, resp: Responsibility, dept_id: str) -> str:
     return ""
 
 
-def definition(term: Term, kb: KnowledgeBase) -> str:
-    """A glossary term with its source."""
-    source = f"（{_SOURCE_NAMES.get(term.source or '', '文件')}）" if term.verbatim else ""
+def definition(term: Term, kb: KnowledgeBase, where: str | None = None) -> str:
+    """A glossary term with its source (`where` names the place in it, e.g. the 填报说明 item)."""
+    source = f"（{where or _SOURCE_NAMES.get(term.source or '', '文件')}）" if term.verbatim else ""
     return f"【{term.term}】{term.definition}{source}"
 
 
@@ -334,6 +336,51 @@ def no_such_number(fw: Framework, plan: Plan, number: int, in_table: bool) -> st
     return f"{system_name(fw)}体系没有第{number}项（共{len(fw.indicators)}项）。"
 
 
-def _clip(text: str, limit: int) -> str:
-    text = text.replace("\n", " ").strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+# --- the 申请表 and the plans' own facts (knowledge/steps/form.py) ------------------------------
+
+FORM_PLACE = "平阴县方案附件4 申请表填报说明第"
+OUR_READING = "（这是我们的理解，文件没有写明）"
+ESTIMATE = (
+    "全县现在的估分：管理员发送 /progress，看各部门自评进度和按已答题目估算的得分。"
+    "还没自评的部门，发送“自评”逐项作答后就能估分。"
+)
+
+
+def reported_row(row: FormItem, form: Form, yes_no: bool, provider: str | None) -> str:
+    """A 基本情况 row: reported, not scored, and who usually provides it."""
+    heading = form.headings.get(row.section, row.section)
+    first = "否。" if yes_no else ""
+    lines = [f"{first}“{row.name}”是申请表“{heading}”里填报的数据，不单独计分。"]
+    if provider:
+        lines.append(f"通常由{provider}提供{OUR_READING if 'provider' in row.editorial else ''}。")
+    return "\n".join(lines)
+
+
+def body_members(county: str, body: str, dept_name: str, people: Sequence[tuple[str, str]]) -> str:
+    """The people of a department in the plan's 领导小组 or 专班."""
+    if not people:
+        return f"【{county}方案】{body}名单里没有{dept_name}的人员。"
+    return f"【{county}方案】{body}中{dept_name}：" + "；".join(f"{person}（{role}）" for role, person in people)
+
+
+def department_materials(
+    county: str, dept_name: str, dated: Sequence[str], rows: Sequence[FormItem], count: int
+) -> str:
+    """What a department hands in and by when, from the plan, the 申请表 rows it usually fills, its indicators."""
+    lines = [f"【{county}方案】{dept_name}要交的材料和时间：" if dated else f"【{county}方案】没有写{dept_name}单独报送材料的时间。"]
+    lines += [f"· {_clip(text, 160)}" for text in dated]
+    if rows:
+        names = "、".join(r.name for r in rows)
+        lines.append(f"申请表“基本情况”里通常由{dept_name}提供的数据{OUR_READING}：{names}。")
+    if count:
+        lines.append(f"{dept_name}负责{count}项指标，各项要准备的材料可发送“{dept_name}负责哪些指标”查看。")
+    return "\n".join(lines)
+
+
+def veto_check(yes: bool, label: str, missing: Sequence[str], partial: bool = False) -> str:
+    """是/否 first for “…会不会一票否决”, before the clause (neither when only part of the question is in it)."""
+    if yes:
+        return f"是。这属于{label}的情形（以下面原文写的程度为准）。"
+    if partial:
+        return f"文件没有直接写“{'、'.join(missing)}”，是否属于{label}，以下面原文为准。"
+    return f"否。文件列的{label}情形里没有“{'、'.join(missing)}”。"

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from knowledge.forms import load_form
+from knowledge.groups import load_bodies
 from knowledge.model import KnowledgeBase
 from knowledge.planfacts import PlanFacts
 from knowledge.query import FILLER, Query, Scope, clean_question, is_english
@@ -38,6 +40,8 @@ class Library:
         self.responsibility = {pid: Responsibility(kb, p) for pid, p in kb.plans.items()}
         self.plan_of_framework = {p.framework: pid for pid, p in reversed(kb.plans.items())}
         self.plan_facts = {pid: PlanFacts(p, kb.frameworks[p.framework], self.segmenter) for pid, p in kb.plans.items()}
+        self.form = load_form()  # the Shandong 申请表 (填报说明, 基本情况, 重要指标)
+        self.bodies = load_bodies()  # each plan's 领导小组 and 专班, person by person
 
     def understand(self, question: str, plan: str, framework: str | None = None) -> Query:
         """The question normalised, translated, typo-repaired and placed in its scope."""

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from knowledge.errors import KnowledgeError
+from knowledge.errors import KnowledgeError, RuleError
 from knowledge.fields import Node
 from knowledge.model import (
     Clause,
@@ -29,15 +28,12 @@ from knowledge.model import (
     Target,
     Term,
 )
-from scoring.errors import RuleError
-from scoring.facts import Fact, parse_facts
-from scoring.rules import parse_rule
+from knowledge.rules import Fact, parse_facts, parse_rule
 
 DATA_DIR = Path(__file__).parent / "data"
 
 _SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _KINDS = ("indicator", "veto", "rejection", "bonus", "task")
-_FACT_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
 _FRAMEWORK_KEYS = (
     "id", "name", "source", "total_points", "pass_line", "scoring", "levels", "clauses",
@@ -123,8 +119,8 @@ def parse_framework(file: str, data: object) -> Framework:
         id=fw_id,
         name=node.text("name"),
         source=node.text("source"),
-        total_points=node.number("total_points", required=False),
-        pass_line=node.number("pass_line", required=False),
+        total_points=node.opt_number("total_points"),
+        pass_line=node.opt_number("pass_line"),
         scoring=scoring,
         levels=levels,
         indicators=indicators,
@@ -142,9 +138,9 @@ def _level(file: str, path: str, data: object) -> Level:
     children = tuple(_level(file, p, d) for p, d in node.items("children"))
     return Level(
         name=node.text("name"),
-        points=node.number("points", required=False),
+        points=node.opt_number("points"),
         children=children,
-        display=node.text("display", required=False),
+        display=node.text("display", ""),
     )
 
 
@@ -181,14 +177,14 @@ def _indicator(
     clause = node.opt_text("clause")
     if clause is not None and clause not in clauses:
         raise node.error("clause", f"未定义的条款 {clause}")
-    points = node.number("points") or 0.0
+    points = node.number("points")
     facts = _facts(node)
     rule = None
     if node.has("rule"):
         try:
             rule = parse_rule(node.raw("rule"), {f.id: f for f in facts}, points, node.at("rule"))
         except RuleError as exc:
-            raise KnowledgeError(file, exc.path, exc.message) from None
+            raise exc.in_file(file) from None
     return Indicator(
         framework=fw_id,
         id=ind_id,
@@ -197,7 +193,7 @@ def _indicator(
         level2=level2,
         title=node.text("title"),
         points=points,
-        criteria=node.text("criteria", required=False),
+        criteria=node.text("criteria", ""),
         editorial=_editorial(node.child("editorial", _EDITORIAL_KEYS)),
         facts=facts,
         rule=rule,
@@ -213,7 +209,7 @@ def _indicator(
 
 
 def _check_levels(node: Node, levels: tuple[Level, ...], kind: str) -> tuple[str, str | None]:
-    level1 = node.text("level1", required=kind not in ("veto", "rejection"))
+    level1 = node.text("level1", "" if kind in ("veto", "rejection") else None)
     level2 = node.opt_text("level2")
     if not level1:
         return level1, level2
@@ -229,19 +225,15 @@ def _facts(node: Node) -> tuple[Fact, ...]:
     if not node.has("facts"):
         return ()
     try:
-        facts = parse_facts(node.raw("facts"), node.at("facts"))
+        return parse_facts(node.raw("facts"), node.at("facts"))
     except RuleError as exc:
-        raise KnowledgeError(node.file, exc.path, exc.message) from None
-    for i, fact in enumerate(facts):
-        if not _FACT_ID.match(fact.id):
-            raise KnowledgeError(node.file, f"{node.at('facts')}[{i}].id", "编号只能用小写字母、数字和下划线，且以字母开头")
-    return facts
+        raise exc.in_file(node.file) from None
 
 
 def _lines(node: Node) -> tuple[Line, ...]:
     out: list[Line] = []
     for path, raw in node.items("lines"):
-        line = Node(node.file, path, raw, ("content", "tasks", "units"))
+        line = node.node(path, raw, ("content", "tasks", "units"))
         units = line.opt_text("units")
         if units is None:
             units = out[-1].units if out else ""
@@ -253,8 +245,8 @@ def _editorial(node: Node | None) -> Editorial:
     if node is None:
         return Editorial()
     return Editorial(
-        short=node.text("short", required=False),
-        display=node.text("display", required=False),
+        short=node.text("short", ""),
+        display=node.text("display", ""),
         aliases=node.texts("aliases"),
         keywords=node.texts("keywords"),
         evidence=node.texts("evidence"),
@@ -269,11 +261,11 @@ def _notes(node: Node) -> tuple[Note, ...]:
         if isinstance(raw, str):
             notes.append(Note(kind="explanation", text=raw))
             continue
-        note = Node(node.file, path, raw, ("kind", "text", "sources"))
+        note = node.node(path, raw, ("kind", "text", "sources"))
         kind = note.text("kind")
         if kind not in ("discrepancy", "explanation", "damaged"):
             raise note.error("kind", "应为 discrepancy、explanation 或 damaged")
-        sources = tuple(str(s) for s in (note.raw("sources") or ()))
+        sources = tuple(str(s) for s in (note.get("sources") or ()))
         notes.append(Note(kind=kind, text=note.text("text"), sources=sources))
     return tuple(notes)
 
@@ -317,10 +309,10 @@ def parse_plan(file: str, data: object, frameworks: Mapping[str, Framework]) -> 
         source=node.text("source"),
         name=node.text("name"),
         county=node.text("county"),
-        issuer=node.text("issuer", required=False),
-        doc_no=node.text("doc_no", required=False),
+        issuer=node.text("issuer", ""),
+        doc_no=node.text("doc_no", ""),
         date=node.date("date"),
-        date_text=node.text("date_text", required=False),
+        date_text=node.text("date_text", ""),
         slogan=node.opt_text("slogan"),
         goals=node.texts("goals"),
         leading_group=_leading_group(node),
@@ -343,11 +335,11 @@ def _leading_group(node: Node) -> LeadingGroup | None:
         return None
     return LeadingGroup(
         name=group.text("name"),
-        leader=group.text("leader", required=False),
+        leader=group.text("leader", ""),
         deputies=group.texts("deputies"),
         members=group.texts("members"),
-        office=group.text("office", required=False),
-        office_department=group.text("office_department", required=False),
+        office=group.text("office", ""),
+        office_department=group.text("office_department", ""),
     )
 
 
@@ -355,16 +347,16 @@ def _phase(file: str, path: str, data: object) -> Phase:
     node = Node(file, path, data, ("name", "period", "start", "end", "text"))
     return Phase(
         name=node.text("name"),
-        period=node.text("period", required=False),
+        period=node.text("period", ""),
         start=node.date("start"),
         end=node.date("end"),
-        text=node.text("text", required=False),
+        text=node.text("text", ""),
     )
 
 
 def _deadline(file: str, path: str, data: object) -> Deadline:
     node = Node(file, path, data, ("id", "date", "text", "departments", "to"))
-    depts = node.raw("departments", "all")
+    depts = node.get("departments", "all")
     departments = None if depts == "all" else node.texts("departments")
     when = node.date("date")
     if when is None:
@@ -373,7 +365,7 @@ def _deadline(file: str, path: str, data: object) -> Deadline:
 
 
 def _responsible(node: Node, fw: Framework) -> dict[str, tuple[str, ...]]:
-    raw = node.raw("responsible") or {}
+    raw = node.get("responsible") or {}
     if not isinstance(raw, dict):
         raise node.error("responsible", "应为映射（指标编号: 责任单位列表）")
     out: dict[str, tuple[str, ...]] = {}
@@ -396,14 +388,14 @@ def _row(file: str, path: str, data: object, fw: Framework) -> PlanRow:
     return PlanRow(
         row=node.text("row"),
         indicator=ind_id,
-        points=node.number("points") or 0.0,
+        points=node.number("points"),
         responsible=node.texts("responsible"),
         level2=node.opt_text("level2"),
     )
 
 
 def _efficacy(editorial: Node | None) -> dict[str, dict[str, float]]:
-    raw = editorial.raw("efficacy") if editorial else None
+    raw = editorial.get("efficacy") if editorial else None
     if not raw:
         return {}
     if not isinstance(raw, dict):
@@ -411,7 +403,7 @@ def _efficacy(editorial: Node | None) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
     for key, bounds in raw.items():
         node = Node(editorial.file, editorial.at(f"efficacy.{key}"), bounds, ("satisfied", "allowed"))  # type: ignore[union-attr]
-        out[str(key)] = {"satisfied": node.number("satisfied") or 0.0, "allowed": node.number("allowed") or 0.0}
+        out[str(key)] = {"satisfied": node.number("satisfied"), "allowed": node.number("allowed")}
     return out
 
 
@@ -428,11 +420,11 @@ def parse_departments(file: str, data: object) -> dict[str, Department]:
         node = Node(file, f"[{i}]", raw, ("id", "name", "kind", "aliases", "english", "notes"))
         dept = Department(
             id=node.text("id"),
-            name=node.text("name", required=False) or node.text("id"),
-            kind=node.text("kind", required=False, default="department"),
+            name=node.text("name", "") or node.text("id"),
+            kind=node.text("kind", "department"),
             aliases=node.texts("aliases"),
             english=node.texts("english"),
-            notes=node.text("notes", required=False),
+            notes=node.text("notes", ""),
         )
         if dept.kind not in ("department", "group", "province"):
             raise node.error("kind", "应为 department、group 或 province")
@@ -452,7 +444,7 @@ def parse_glossary(file: str, data: object) -> tuple[Term, ...]:
     terms: list[Term] = []
     for i, raw in enumerate(data):
         node = Node(file, f"[{i}]", raw, ("term", "definition", "verbatim", "source", "aliases", "english"))
-        source = node.raw("source")
+        source = node.get("source")
         terms.append(
             Term(
                 term=node.text("term"),

@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING
 Day = date  # for fields next to one named `date`
 
 if TYPE_CHECKING:
-    from scoring.facts import Fact
-    from scoring.rules import Rule
+    from knowledge.rules import Fact, Rule
 
 # Fields transcribed from a seed, checked verbatim (whitespace removed) by tests/test_transcription.py.
 VERBATIM_FIELDS: dict[str, tuple[str, ...]] = {

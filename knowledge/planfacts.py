@@ -7,6 +7,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from knowledge.display import clip, squash
 from knowledge.model import Framework, Plan
 from knowledge.text import Segmenter, normalize
 
@@ -16,12 +17,18 @@ PLAN_CUES = re.compile(
     r"到20\d\d年|验收|截止|几号|目标|发文|文号|申报|线上|线下|盖章|创建成功|什么时候创建|(材料|申请表|总结).{0,6}(交|报|发)|"
     r"phase|deadline|e-?mail|slogan|office|target"
 )
+# 评上以后省里奖励多少: what the county gets once recognised (the plan's sentence on funds).
+FUNDS = re.compile(
+    r"(评上|认定|创建成功|通过|成功)(以后|之后|后|了).{0,8}(奖|钱|资金|支持|补|给)|(奖励|奖|补助|补贴|支持|给)(多少|几)(钱|万)?$|"
+    r"(奖励|补助|补贴|奖补)(多少|几)|专项资金|资金支持|subsid|funding|reward"
+)
+_FUNDS_TEXT = re.compile(r"资金|万元|奖励|补助|奖补")
 # Cues that only the plan can answer, whatever the indicators say.
 OFFICE = re.compile(
     r"(质量强[县市区]办|领导小组办公室|创建办公室|创建办|专班|办公室).{0,4}"
     r"(设在|在哪|在那|是哪个单位|是哪个部门|在什么单位|归哪|哪个单位|哪个部门)"
 )
-PLAN_ONLY = re.compile(OFFICE.pattern + r"|阶段|口号|邮箱|发到哪|领导小组.{0,4}(组长|成员|设在)|组长是|办公室设在|设在哪|创建成功|多少钱|线上|线下|盖章|e-?mail|slogan|phases")
+PLAN_ONLY = re.compile(OFFICE.pattern + r"|阶段|口号|邮箱|发到哪|领导小组.{0,4}(组长|成员|设在)|组长是|办公室设在|设在哪|创建成功|多少钱|线上|线下|盖章|e-?mail|slogan|phases|" + FUNDS.pattern)
 _LIST_PHASES = re.compile(r"(几个|哪些|哪几个|分几个|有几)阶段|阶段.{0,4}(安排|划分|有哪些)|phases")
 
 
@@ -102,10 +109,13 @@ class PlanFacts:
         """The leading group and where its office sits."""
         return next((p for p in self.passages if p.kind == "group"), None)
 
+    def funds(self) -> list[Passage]:
+        """The plan's sentences about money the county receives (省级财政给予200万元专项资金支持)."""
+        return [p for p in self.passages if p.kind in ("goal", "phase") and _FUNDS_TEXT.search(p.text)]
+
     def wants_phases(self, text: str) -> bool:
         return bool(_LIST_PHASES.search(text))
 
 
 def _clip(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return clip(squash(text), limit)

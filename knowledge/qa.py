@@ -1,7 +1,7 @@
 """Choose the answer to a liaison's question: which kind, which indicators, or an honest 没找到.
 
 The steps run in the order of STEPS; the first that recognises the question answers it:
-number → department → system → plan → definition → aggregate → search → not_found (没找到).
+number → form → department → system → plan → definition → aggregate → search → not_found (没找到).
 Each step is a module of knowledge/steps/ with `answer(query, scope) -> Answer | None`.
 """
 
@@ -20,6 +20,7 @@ from knowledge.steps import (
     aggregate,
     definition,
     department,
+    form,
     not_found,
     number,
     plan,
@@ -36,6 +37,7 @@ Step = Callable[[Query, Scope], Answer | None]
 # The one place the order is decided; the last step always answers.
 STEPS: tuple[Step, ...] = (
     number.answer,
+    form.answer,
     department.answer,
     system.answer,
     plan.answer,
@@ -58,6 +60,7 @@ class Librarian:
         self.default_plan = kb.plan(default_plan).id
         self.library = Library(kb)
         self._recent: dict[tuple[str, str, str | None], Answer] = {}
+        self._understood: dict[tuple[str, str, str | None], Query] = {}
 
     @property
     def kb(self) -> KnowledgeBase:
@@ -66,7 +69,7 @@ class Librarian:
 
     def __getstate__(self) -> dict[str, object]:
         """Pickle the index, not the answers remembered so far (the disk cache holds the index only)."""
-        return {**self.__dict__, "_recent": {}}
+        return {**self.__dict__, "_recent": {}, "_understood": {}}
 
     def ask(self, question: str, plan: str | None = None, framework: str | None = None) -> Answer:
         """Answer one question in the context of a plan (default: the deployment's); never raises.
@@ -88,10 +91,19 @@ class Librarian:
     def forget_answers(self) -> None:
         """Drop the remembered answers (after a knowledge change, or to time the real work)."""
         self._recent.clear()
+        self._understood.clear()
 
     def understand(self, question: str, plan: str | None = None, framework: str | None = None) -> Query:
-        """The question as the steps see it, in its scope (for tools and tests; `ask` does this itself)."""
-        return self.library.understand(question, plan or self.default_plan, framework)
+        """The question as the steps see it, in its scope; the recent ones are kept, so a dialogue turn
+        that classifies the message after `ask` answered it reuses the same Query (and its one search)."""
+        key = (question, plan or self.default_plan, framework)
+        query = self._understood.get(key)
+        if query is None:
+            query = self.library.understand(question, plan or self.default_plan, framework)
+            if len(self._understood) >= RECENT_ANSWERS:
+                self._understood.pop(next(iter(self._understood)))
+            self._understood[key] = query
+        return query
 
     def _ask(self, question: str, plan: str | None, framework: str | None) -> Answer:
         if not isinstance(question, str) or not question.strip():

@@ -59,11 +59,11 @@ INTENT_PATTERNS: tuple[tuple[Intent, re.Pattern[str]], ...] = tuple(
         (Intent.DEPARTMENT, r"(负责|牵头|承担|分管|配合|牵扯到?|牵涉到?|涉及到)(哪些|哪几|什么|啥|几项|几条|多少|哪条|哪项|哪个)|(哪些|什么|啥)(指标|任务|事)(归|是)我|有我们(的)?(什么|啥)?事|which (indicators|tasks)|responsible for which"),
         (Intent.DEADLINE, r"什么时候|啥时候|何时|截止|时限|期限|多久|多长时间|几号|哪天|几月份|日期|时间节点|时间要求|deadline|\bdue\b|\bwhen\b|how long"),
         (Intent.EVIDENCE, r"验收方式|怎么验收|如何验收|验收看|材料|准备|佐证|证明|证实|提供什么|提供啥|提供哪些|要交|交什么|交啥|报什么|报啥|报哪些|台账|留啥|留什么|列哪些|needed|materials?|evidence|documents?|prepare|submit"),
-        (Intent.OWNER, r"谁负责|谁来|哪个部门|哪些部门|哪家|哪个单位|哪些单位|责任单位|责任部门|牵头单位|配合单位|归谁|谁管|谁牵头|\bwho\b|which department"),
+        (Intent.OWNER, r"谁负责|谁来|哪个部门|哪些部门|哪家|哪个单位|哪些单位|责任单位|责任部门|牵头单位|配合单位|归谁|谁管|谁牵头|\bwho\b|which (department|unit|bureau|office|agency)"),
         (Intent.DATA_SOURCE, r"数据来源|数据从哪|谁打分|谁评分|谁评|谁来评|谁提供数据|数据.{0,4}(谁|哪里|哪儿)|省直部门|省里直接|直接评分|data (source|come)"),
         (Intent.AGGREGATE, r"总分|哪几条|哪几个指标|下面有哪|下面有几|包括哪几|包含哪几|有哪几个|有几项|共几项|几项指标|有多少项|多少项指标|总共|一共|合计|加起来|共计|总计|最高|最低|最少|最大|最小|排名|有哪些指标|哪几项|\btotal\b|highest|lowest"),
-        (Intent.CRITERIA, r"怎么得分|如何得分|怎样得分|怎么拿|咋拿|怎么才能|得分条件|怎么评|咋评|如何评|怎么算|咋算|怎么弄|咋弄|怎么打分|咋打分|评分标准|评价标准|考核标准|标准是|要求|扣分|不得分|满分条件|达标|要达到|达到多少|要多少|百分之几|多少家|几处|几个|几家|几项活动|必须|\bhow\b.{0,30}\bscored?\b|criteria|requirement"),
-        (Intent.DEFINITION, r"(包括|包含)(哪些|什么)[?？。!！]?$|啥叫|什么叫|何为|何谓|是什么|是啥|啥意思|什么意思|何意|指什么|指的是|定义|含义|解释一下|怎么理解|what is|what's|what does .* mean|meaning|define"),
+        (Intent.CRITERIA, r"怎么得分|如何得分|怎样得分|怎么拿|咋拿|怎么才能|得分条件|怎么评|咋评|如何评|怎么算|咋算|怎么弄|咋弄|怎么打分|咋打分|评分标准|评价标准|考核标准|标准是|要求|扣分|不得分|满分条件|达标|要达到|达到多少|要多少|百分之几|多少家|几处|几个|几家|几项活动|必须|\bhow\b.{0,30}\b(scored?|assessed|evaluated|judged|checked|measured|calculated)\b|criteria|requirement"),
+        (Intent.DEFINITION, r"(包括|包含)(哪些|什么)[?？。!！]?$|啥叫|什么叫|何为|何谓|是什么|是啥|啥意思|什么意思|何意|指什么|指的是|定义|含义|解释一下|怎么理解|怎么回事|咋回事|是怎么一回事|what is|what's|what does .* mean|meaning|define"),
         (Intent.POINTS, r"几分|多少分|分值|满分|能得|得几|加几分|加多少|加分吗|有分吗|得分吗|占.{0,4}分|最多|points?|how many|\bscore\b"),
     )
 )

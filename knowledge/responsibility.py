@@ -28,12 +28,6 @@ class Responsibility:
             units.extend(u for u in split_units(cell) if u not in units)
         return units
 
-    def lead_units(self, indicator: Indicator) -> list[str]:
-        """The leading unit(s) only: Jinan's 牵头单位, otherwise all responsible units."""
-        if indicator.lead:
-            return split_units(indicator.lead)
-        return self.units(indicator)
-
     def departments(self, indicator: Indicator) -> tuple[str, ...]:
         """Canonical department ids responsible for an indicator in this plan."""
         found: list[str] = []

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from functools import lru_cache
 from pathlib import Path
 
 import jieba
@@ -161,18 +160,3 @@ class Segmenter:
 
 def _is_punct(word: str) -> bool:
     return all(unicodedata.category(c)[0] in "PZS" for c in word)
-
-
-@lru_cache(maxsize=1)
-def general_vocabulary() -> frozenset[str]:
-    """The general words (not domain terms) the segmenter knows."""
-    with WORDS_FILE.open(encoding="utf-8") as handle:
-        return frozenset(line.split(" ", 1)[0] for line in handle)
-
-
-def write_general_words(target: Path = WORDS_FILE, min_freq: int = 30) -> int:
-    """Regenerate data/words.txt from jieba's dictionary (the words used at least min_freq times)."""
-    source = Path(jieba.get_dict_file().name)
-    keep = [ln for ln in source.read_text(encoding="utf-8").splitlines() if int(ln.split()[1]) >= min_freq]
-    target.write_text("\n".join(keep) + "\n", encoding="utf-8")
-    return len(keep)

@@ -6,6 +6,7 @@ from typing import Any
 
 from knowledge.model import Framework, Indicator, KnowledgeBase, Plan
 from knowledge.responsibility import Responsibility
+from knowledge.rules import describe_rule
 
 KIND_NAMES = {
     "indicator": "指标",
@@ -159,7 +160,6 @@ def render_list(rows: list[dict[str, Any]]) -> str:
 def indicator_view(kb: KnowledgeBase, fw_id: str, ind_id: str, plan_id: str | None) -> dict[str, Any]:
     """Everything about one indicator, optionally as one plan applies it."""
     from knowledge.errors import NotFound
-    from scoring.describe import describe_rule
 
     fw = kb.framework(fw_id)
     ind = fw.indicator(ind_id)

@@ -5,12 +5,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
 
 from knowledge.departments import DepartmentIndex, clean
+from knowledge.errors import KnowledgeError
 from knowledge.model import KnowledgeBase, Level, Term
 from knowledge.text import normalize
 
 _LATIN_WORD = re.compile(r"[a-z0-9&]")
+ENGLISH_FILE = Path(__file__).parent / "data" / "english.yaml"
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,7 @@ class Vocabulary:
     def _english_phrases(self) -> list[tuple[str, object]]:
         out: list[tuple[str, object]] = [(e, t.term) for t in self.kb.glossary for e in t.english]
         out += [(e, d.id) for d in self.kb.departments.values() for e in d.english]
+        out += [(e, zh) for zh, names in english_words().items() for e in names]
         return out
 
     def _level_phrases(self) -> list[tuple[str, object]]:
@@ -183,6 +189,16 @@ def _level_ref(fw_id: str, level: Level, depth: int, kb: KnowledgeBase, parent: 
     else:
         members = tuple(i.id for i in fw.indicators.values() if i.level1 == parent and i.level2 == level.name)
     return LevelRef(fw_id, level.name, depth, level.points, members)
+
+
+def english_words(path: Path = ENGLISH_FILE) -> dict[str, tuple[str, ...]]:
+    """The English words of knowledge/data/english.yaml by the Chinese they stand for; {} when absent."""
+    if not path.is_file():
+        return {}
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    if not isinstance(raw, list) or not all(isinstance(e, dict) and e.get("zh") and isinstance(e.get("en"), list) for e in raw):
+        raise KnowledgeError(path.name, "", "expected a list of {zh: 中文, en: [english …]}")
+    return {str(e["zh"]): tuple(str(w).lower() for w in e["en"]) for e in raw}
 
 
 def term_of(value: object) -> Term:

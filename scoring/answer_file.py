@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from scoring.answers import MAX_LENGTH, AnswerProblem, Value, validate_answers
+from knowledge.display import clip, num
+from knowledge.rules import Fact, Value
+from scoring.answers import MAX_LENGTH, AnswerProblem, validate_answers
 from scoring.checklist import UNSCORED_KINDS, entries_of
 from scoring.errors import ScoringError
-from scoring.facts import Fact
-from scoring.text import num
 
 if TYPE_CHECKING:
     from knowledge.model import Framework, Indicator
@@ -292,5 +292,5 @@ def problem_line(problem: AnswerProblem) -> str:
         return f"{problem.fact} — {problem.expected}"
     shown = json.dumps(value, ensure_ascii=False) if isinstance(value, str) else str(value)
     if len(shown) > 60:
-        shown = shown[:58] + "…"
+        shown = clip(shown, 59)
     return f"{problem.fact}: {shown} — {problem.expected}"

@@ -28,10 +28,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import date
 
+from knowledge.rules import Fact, Value
 from scoring.errors import AnswerError
-from scoring.facts import Fact
 
-Value = bool | int | float | str
 MAX_LENGTH = 1000
 MAX_MAGNITUDE = 1e15
 

@@ -6,8 +6,8 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import TYPE_CHECKING
 
+from knowledge.rules import Fact
 from scoring.answers import coerce
-from scoring.facts import Fact
 from scoring.results import ChecklistEntry, ChecklistItem, ChecklistReport
 
 if TYPE_CHECKING:

@@ -7,13 +7,13 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
+from knowledge.display import pts, round2
+from knowledge.errors import RuleError
+from knowledge.rules import EPS, Bounds, EfficacyPart, Fact, Rule, Value, walk
 from scoring.answers import coerce
 from scoring.checklist import checklist_facts, checklist_report
-from scoring.conditions import Value
-from scoring.efficacy import Bounds
-from scoring.errors import RuleError, ScoringError
+from scoring.errors import ScoringError
 from scoring.evaluate import NA_TREATMENTS, Context, not_applicable, score_part
-from scoring.facts import Fact
 from scoring.results import (
     Assessment,
     DepartmentShare,
@@ -22,8 +22,6 @@ from scoring.results import (
     PartScore,
     Subtotal,
 )
-from scoring.rules import EPS, EfficacyPart, Rule, walk
-from scoring.text import pts, round2
 
 if TYPE_CHECKING:
     from knowledge.model import Framework, Indicator, Plan

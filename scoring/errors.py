@@ -1,19 +1,10 @@
-"""The scoring package's one exception family."""
+"""The scoring package's one exception family (invalid rules are knowledge.errors.RuleError)."""
 
 from __future__ import annotations
 
 
 class ScoringError(Exception):
-    """Base class for every error raised by the scoring package."""
-
-
-class RuleError(ScoringError):
-    """A fact declaration or a rule in a knowledge file is invalid."""
-
-    def __init__(self, path: str, message: str) -> None:
-        self.path = path
-        self.message = message
-        super().__init__(f"{path}: {message}" if path else message)
+    """Base class for every error raised while scoring answers against rules."""
 
 
 class AnswerError(ScoringError):

@@ -7,30 +7,61 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from scoring.conditions import Value, describe, evaluate, fact_name
-from scoring.efficacy import Bounds, coefficient
-from scoring.facts import Fact
-from scoring.results import PartScore
-from scoring.rules import (
+from knowledge.display import num, pts, qty, round2
+from knowledge.rules import (
     EPS,
+    OPS,
+    AnyOf,
     BoolPart,
+    Bounds,
     CasesPart,
     ChoicePart,
+    Compare,
+    Condition,
     DeductPart,
     EfficacyPart,
     EfficacyTerm,
+    Fact,
+    FactIs,
     GroupPart,
     Measure,
+    Not,
+    OneOf,
     Part,
     PerUnitPart,
     StepDownPart,
     Tier,
     TiersPart,
+    Value,
     VetoPart,
+    describe_condition,
+    fact_name,
 )
-from scoring.text import num, pts, qty, round2
+from scoring.efficacy import coefficient
+from scoring.results import PartScore
 
 NA_TREATMENTS = ("full", "exclude")
+
+
+def holds(cond: Condition, answers: Mapping[str, Value]) -> bool | None:
+    """True/False, or None when an unanswered fact leaves the outcome of a condition unknown."""
+    if isinstance(cond, FactIs):
+        value = answers.get(cond.fact)
+        return None if value is None else value is True
+    if isinstance(cond, Compare):
+        value = answers.get(cond.fact)
+        return None if value is None else OPS[cond.op](value, cond.value)  # type: ignore[arg-type]
+    if isinstance(cond, OneOf):
+        value = answers.get(cond.fact)
+        return None if value is None else value in cond.options
+    if isinstance(cond, Not):
+        inner = holds(cond.condition, answers)
+        return None if inner is None else not inner
+    results = [holds(c, answers) for c in cond.conditions]
+    decisive = isinstance(cond, AnyOf)
+    if decisive in results:
+        return decisive
+    return None if None in results else not decisive
 
 
 @dataclass(frozen=True)
@@ -103,10 +134,10 @@ def _could(points: float) -> str:
 
 def _bool(part: BoolPart, ctx: Context) -> PartScore:
     if part.when is not None:
-        ok = evaluate(part.when, ctx.answers) is True
+        ok = holds(part.when, ctx.answers) is True
         if ok:
             return _result(part, part.points, f"{part.label}：符合，得{pts(part.points)}")
-        need = describe(part.when, ctx.facts)
+        need = describe_condition(part.when, ctx.facts)
         return _result(part, 0.0, f"{part.label}：未达到（需{need}），不得分{_could(part.points)}")
     if ctx.answers.get(part.fact or "") is True:
         return _result(part, part.points, f"{part.label}：是，得{pts(part.points)}")
@@ -170,8 +201,8 @@ def _deduct(part: DeductPart, ctx: Context) -> PartScore:
 def _cases(part: CasesPart, ctx: Context) -> PartScore:
     best = max(part.cases, key=lambda case: case.points)
     for case in part.cases:
-        if evaluate(case.when, ctx.answers) is True:
-            name = case.label or describe(case.when, ctx.facts)
+        if holds(case.when, ctx.answers) is True:
+            name = case.label or describe_condition(case.when, ctx.facts)
             more = (
                 f"（{best.label}可得{pts(best.points)}）"
                 if best.label
@@ -180,7 +211,7 @@ def _cases(part: CasesPart, ctx: Context) -> PartScore:
             hint = more if case.points < best.points - EPS else ""
             won = f"得{pts(case.points)}" if case.points > 0 else "不得分"
             return _result(part, case.points, f"{part.label}：{name}，{won}{hint}")
-    need = best.label or describe(best.when, ctx.facts)
+    need = best.label or describe_condition(best.when, ctx.facts)
     return _result(
         part, 0.0, f"{part.label}：不符合得分条件，不得分（{need}可得{pts(best.points)}）"
     )
@@ -294,7 +325,7 @@ def _group(part: GroupPart, ctx: Context) -> PartScore:
 
 
 def _veto(part: VetoPart, ctx: Context) -> PartScore:
-    outcome = evaluate(part.when, ctx.answers)
+    outcome = holds(part.when, ctx.answers)
     if outcome is True:
         head = "不予受理" if ctx.kind == "rejection" else "一票否决"
         return _result(part, 0.0, f"{head}：{part.label}，取消申报资格", vetoed=True)

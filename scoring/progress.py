@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Protocol
 
-from scoring.answers import Value
+from knowledge.rules import Value
 from scoring.engine import UnitsFor, score_framework
 from scoring.questionnaire import Question, department_assessment, usable_answers
 from scoring.results import Assessment, JsonResult

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
-from scoring.answers import Value, parse_answer
+from knowledge.rules import Fact, Value
+from scoring.answers import parse_answer
 from scoring.checklist import UNSCORED_KINDS, checklist_facts, entries_of
 from scoring.engine import framework_facts, score_framework
 from scoring.errors import AnswerError
-from scoring.facts import Fact
 from scoring.results import Assessment
 
 if TYPE_CHECKING:

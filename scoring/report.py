@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import date
 
+from knowledge.display import clip, num, pts, squash
 from knowledge.model import Framework
 from scoring.results import Assessment, ChecklistEntry, ChecklistReport, IndicatorScore
-from scoring.text import num, pts
 
 VETO_NAMES = {"veto": "一票否决项", "rejection": "不予受理条件"}
 ESTIMATE_NOTE = (
@@ -20,11 +20,6 @@ ESTIMATE_NOTE = (
 LABEL = 16  # characters of a title in a chat line
 TASK_LABEL = 24  # characters of a task's text in a chat line
 MAX_ITEMS = 20  # indicator lines in a chat score card
-
-
-def clip(text: str, limit: int) -> str:
-    """The text cut to `limit` characters with an ellipsis."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # --- shared pieces ------------------------------------------------------------------------------
@@ -228,7 +223,7 @@ def _checklist(report: ChecklistReport, today: date) -> list[str]:
         for entry in report.overdue:
             due = entry.deadline.isoformat() if entry.deadline else ""
             units = f"〔{entry.units}〕" if entry.units else ""
-            lines.append(f"  {entry.key} 限{due}：{clip(_squash(entry.text), 60)}{units}")
+            lines.append(f"  {entry.key} 限{due}：{clip(squash(entry.text), 60)}{units}")
     late = [e for e in report.entries if e.late]
     if late:
         lines.append("逾期完成：" + "、".join(f"{e.key}（{e.done_on}）" for e in late))
@@ -247,7 +242,3 @@ def _gaps(result: Assessment) -> list[str]:
             f"  {n}. {gap.indicator} {gap.title}·{gap.label}：{gap.action}{estimate}〔{who}〕"
         )
     return lines
-
-
-def _squash(text: str) -> str:
-    return " ".join(text.split())

@@ -6,24 +6,30 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from scoring.checklist import checklist_facts
-from scoring.conditions import AllOf, Compare, Condition, FactIs, Not, OneOf, Value
-from scoring.efficacy import Bounds
-from scoring.engine import efficacy_bounds, framework_facts, score_indicator
-from scoring.facts import Fact
-from scoring.rules import (
+from knowledge.rules import (
+    AllOf,
     BoolPart,
+    Bounds,
     CasesPart,
     ChoicePart,
+    Compare,
+    Condition,
     DeductPart,
     EfficacyPart,
+    Fact,
+    FactIs,
     GroupPart,
+    Not,
+    OneOf,
     Part,
     PerUnitPart,
     StepDownPart,
     TiersPart,
+    Value,
     VetoPart,
 )
+from scoring.checklist import checklist_facts
+from scoring.engine import efficacy_bounds, framework_facts, score_indicator
 
 if TYPE_CHECKING:
     from knowledge.model import Framework, Indicator, Plan

@@ -12,9 +12,8 @@ import pytest
 from bot.cli import main
 from knowledge.model import KnowledgeBase
 from knowledge.responsibility import Responsibility
-from scoring.answers import Value
+from knowledge.rules import Fact, Value
 from scoring.engine import framework_facts
-from scoring.facts import Fact
 from scoring.samples import best_answers
 
 ENTRY = re.compile(r'^("?)(?P<key>[^"#:\s][^"#:]*)\1: $')

@@ -5,20 +5,16 @@ from __future__ import annotations
 import io
 import json
 import re
-import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import numpy as np
 import pytest
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties, findfont
 from openpyxl import load_workbook
+from PIL import Image
 
 from bot.channels.console import ConsoleChannel
 from bot.cli import main
-from bot.reports.charts import cjk_font_path, register_cjk_font
+from bot.reports.charts import DONE, TOTAL
 from handlers.core import Reply
 from handlers.store import Actor
 from knowledge.assignment import OFFICE
@@ -28,6 +24,7 @@ from scoring.engine import framework_facts, score_framework
 from scoring.samples import best_answers
 from tests.messages import Person
 from tests.reminder_helpers import Clock, County, at, county, open_app
+from tests.test_charts import bands
 from tests.test_cli_score import as_text
 
 SHEETS = ["申请表答案", "指标得分", "部门进度", "时间节点", "未答问题"]
@@ -177,31 +174,13 @@ async def test_chart_sends_two_pngs(office: County, kb: KnowledgeBase) -> None:
     assert len(paths) == 2 and all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in paths)
     assert [f.kind for f in replies[0].files] == ["image", "image"]
     assert "估计全县得分：100/100分" in replies[0].text
-
-
-def render(text: str, font: FontProperties) -> np.ndarray:
-    """The text drawn black on white, as a grey image."""
-    fig = Figure(figsize=(3, 1), dpi=100)
-    canvas = FigureCanvasAgg(fig)
-    fig.text(0.05, 0.3, text, fontproperties=font, fontsize=24)
-    canvas.draw()
-    return np.asarray(canvas.buffer_rgba())[:, :, :3].mean(axis=2)
-
-
-def test_chinese_labels_render_with_the_registered_font() -> None:
-    register_cjk_font()
-    cjk = FontProperties(fname=str(cjk_font_path()))
-    dejavu = FontProperties(fname=findfont(FontProperties(family="DejaVu Sans")))
-    with warnings.catch_warnings(record=True) as missing:
-        warnings.simplefilter("always")
-        tofu_a, tofu_b = render("质量强县", dejavu), render("得分满分", dejavu)
-    assert any("Glyph" in str(w.message) and "missing" in str(w.message) for w in missing)
-    assert np.array_equal(tofu_a, tofu_b)  # four identical boxes either way
-    real_a, real_b = render("质量强县", cjk), render("得分满分", cjk)  # warnings are errors here
-    blank = render("", cjk)
-    assert (real_a < 128).sum() > 200 and not np.array_equal(real_a, blank)
-    assert not np.array_equal(real_a, real_b)
-    assert not np.array_equal(real_a, tofu_a)
+    levels, departments = (Image.open(p).convert("RGB") for p in paths)
+    framework = kb.framework(kb.plan("pingyin").framework)
+    # every 一级 at full marks: one all-blue bar each, no grey remainder showing
+    assert len(bands(levels, DONE)) == len(framework.levels) and not bands(levels, TOTAL)
+    progress = await office.boss.say("/progress")
+    [count] = re.findall(r"共(\d+)个部门", progress)
+    assert len(bands(departments, DONE, TOTAL)) == int(count)
 
 
 async def test_the_console_prints_where_the_files_are(

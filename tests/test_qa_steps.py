@@ -29,7 +29,7 @@ from knowledge.steps import (
 from tests.qa_eval import DEVSET, load_devset
 
 ROOT = Path(__file__).resolve().parent.parent
-ORDER = ["number", "department", "system", "plan", "definition", "aggregate", "search", "not_found"]
+ORDER = ["number", "form", "department", "system", "plan", "definition", "aggregate", "search", "not_found"]
 
 
 def _step_names() -> list[str]:

@@ -62,21 +62,25 @@ def test_working_time_skips_holidays_weekends_and_closed_hours() -> None:
     assert CAL.is_workday(date(2031, 3, 3)) and not CAL.is_workday(date(2031, 3, 8))  # beyond the calendar
 
 
-def test_a_reminder_due_on_national_day_moves_to_the_first_working_day() -> None:
+def test_a_reminder_due_on_national_day_moves_to_the_last_working_day_before() -> None:
     rules = Rules(CAL, remind_days=(7,))
     deadline = Deadline("office:1", date(2026, 10, 8), "报送材料", None, source="office")
     audience = Audience((Member("console", "u1", "张三", "统计局", private_chat="p-u1"),))
     found = occurrences([deadline], audience, rules, at("2026-09-20 00:00"), at("2026-10-31 00:00"))
-    assert [(o.day, o.due_at) for o in found] == [(date(2026, 10, 1), at("2026-10-08 09:00"))]
+    assert [(o.day, o.due_at) for o in found] == [(date(2026, 10, 1), at("2026-09-30 09:00"))]
     assert found[0].key == "deadline|user:console:u1|office:1|7|2026-10-01"
 
 
 def test_reminders_moved_to_one_moment_keep_the_nearest() -> None:
-    rules = Rules(CAL)  # 7, 3, 1 days before Tuesday 2026-12-15: 12-08, (Sat 12-12 →) 12-14, 12-14
+    rules = Rules(CAL)  # 7, 3, 1 days before Tuesday 2026-12-15: 12-08, (Sat 12-12 →) Fri 12-11, 12-14
     deadline = Deadline("office:1", date(2026, 12, 15), "提交", None, source="office")
     audience = Audience((Member("console", "u1", "张三", "统计局", private_chat="p-u1"),))
     found = occurrences([deadline], audience, rules, at("2026-12-01 00:00"), at("2026-12-31 00:00"))
-    assert [(o.offset, o.due_at) for o in found] == [(7, at("2026-12-08 09:00")), (1, at("2026-12-14 09:00"))]
+    assert [(o.offset, o.due_at) for o in found] == [
+        (7, at("2026-12-08 09:00")), (3, at("2026-12-11 09:00")), (1, at("2026-12-14 09:00"))]
+    national = Deadline("office:2", date(2026, 10, 9), "报送", None, source="office")  # 10-02, 10-06 → 09-30
+    found = occurrences([national], audience, rules, at("2026-09-01 00:00"), at("2026-10-31 00:00"))
+    assert [(o.offset, o.due_at) for o in found] == [(3, at("2026-09-30 09:00")), (1, at("2026-10-08 09:00"))]
 
 
 def test_decide_drops_stale_and_superseded_and_waits_for_office_hours() -> None:
@@ -84,11 +88,11 @@ def test_decide_drops_stale_and_superseded_and_waits_for_office_hours() -> None:
     deadline = Deadline("office:1", date(2026, 12, 15), "提交", None, source="office")
     audience = Audience((Member("console", "u1", "张三", "统计局", private_chat="p-u1"),))
     found = occurrences([deadline], audience, rules, at("2026-12-01 00:00"), at("2026-12-31 00:00"))
-    on_day = decide(found, set(), at("2026-12-15 10:00"), rules)
+    on_day = decide(found, {}, at("2026-12-15 10:00"), rules)
     assert [o.offset for o in on_day.send] == [1]
-    assert [(o.offset, why) for o, why in on_day.drop] == [(7, "superseded")]
-    assert decide(found, set(), at("2026-12-14 20:00"), rules).send == ()  # closed: wait
-    after = decide(found, set(), at("2026-12-16 09:00"), rules)
+    assert [(o.offset, why) for o, why in on_day.drop] == [(7, "superseded"), (3, "superseded")]
+    assert decide(found, {}, at("2026-12-14 20:00"), rules).send == ()  # closed: wait
+    after = decide(found, {}, at("2026-12-16 09:00"), rules)
     assert after.send == () and {why for _, why in after.drop} == {"stale"}
 
 
@@ -106,16 +110,19 @@ async def test_deadline_reminders_fire_once_at_the_right_local_times(office: Cou
     assert "本部门自评已答0/3题" in private.text and "/mute" in private.text
     assert group.to_chat == "group-1" and not group.private and "涉及：财政局" in group.text
     assert sent_of(await tick(at("2026-12-08 09:01")), DEADLINE) == []
+    friday = sent_of(await tick(at("2026-12-11 09:00")), DEADLINE)  # 3 days before: Saturday → Friday
+    assert sorted(d.key.split("|")[3:] for d in friday) == [["3", "2026-12-12"]] * 2
+    assert all("还有4天" in r.text for r in office.recorder.of(DEADLINE)[2:])
     assert await tick(at("2026-12-12 10:00")) == []  # Saturday: nothing at all
     second = sent_of(await tick(at("2026-12-14 09:00")), DEADLINE)
     assert sorted(d.key.split("|")[3:] for d in second) == [["1", "2026-12-14"]] * 2
-    assert all("明天截止" in r.text for r in office.recorder.of(DEADLINE)[2:])
+    assert all("明天截止" in r.text for r in office.recorder.of(DEADLINE)[4:])
     assert sent_of(await tick(at("2026-12-15 10:00")), DEADLINE) == []
-    assert len(office.recorder.of(DEADLINE)) == 4
-    assert [s for k, s in claims(office.app).items() if k.startswith("deadline|")] == ["sent"] * 4
+    assert len(office.recorder.of(DEADLINE)) == 6
+    assert [s for k, s in claims(office.app).items() if k.startswith("deadline|")] == ["sent"] * 6
 
 
-async def test_holiday_reminder_goes_out_on_the_first_working_day(
+async def test_holiday_reminder_goes_out_on_the_last_working_day_before(
     tmp_path: Path, kb: KnowledgeBase, librarian: Librarian
 ) -> None:
     clock = Clock(at("2026-09-21 10:00"))
@@ -123,11 +130,12 @@ async def test_holiday_reminder_goes_out_on_the_first_working_day(
     try:
         office = await county(app, clock, recorder)
         assert "#2" in await office.boss.say("/deadline 2026-10-08 国庆后报送材料 统计局")
-        for day in range(1, 8):  # 10-01 … 10-07: National Day
-            assert sent_of(await app.scheduler.tick(at(f"2026-10-0{day} 09:00")), DEADLINE) == []
-        sent = sent_of(await app.scheduler.tick(at("2026-10-08 09:00")), DEADLINE)
+        assert sent_of(await app.scheduler.tick(at("2026-09-29 17:00")), DEADLINE) == []
+        sent = sent_of(await app.scheduler.tick(at("2026-09-30 09:00")), DEADLINE)
         assert [d.key for d in sent] == ["deadline|user:console:u1|office:2|7|2026-10-01"]
-        assert "今天截止：国庆后报送材料" in recorder.of(DEADLINE)[0].text
+        assert "还有8天：国庆后报送材料" in recorder.of(DEADLINE)[0].text
+        for day in range(1, 9):  # 10-01 … 10-07: National Day; nothing more on 10-08
+            assert sent_of(await app.scheduler.tick(at(f"2026-10-0{day} 09:00")), DEADLINE) == []
     finally:
         await app.close()
 
@@ -176,13 +184,13 @@ async def test_catch_up_after_downtime_sends_the_useful_and_drops_the_stale(offi
     done = await office.app.scheduler.tick(at("2026-12-15 10:00"))  # down since 12-01
     status = claims(office.app)
     deadline = {k: s for k, s in status.items() if k.startswith("deadline|")}
-    assert sorted(deadline.values()) == ["dropped"] * 2 + ["sent"] * 2  # 7 days: superseded
+    assert sorted(deadline.values()) == ["dropped"] * 4 + ["sent"] * 2  # 7 and 3 days: superseded
     assert all(s == "sent" for k, s in deadline.items() if "|1|" in k)
     assert all("今天截止" in r.text for r in office.recorder.of(DEADLINE))
     assert {k.split("|")[-1]: s for k, s in status.items() if k.startswith("digest|")} == {
-        "2026-12-11": "dropped"}  # Friday's digest is older than 24 hours
+        "2026-12-04": "dropped", "2026-12-11": "dropped"}  # the digests are older than 24 hours
     nudges = {k.split("|")[-1]: s for k, s in status.items() if k.startswith("nudge|")}
-    assert nudges == {"2026-12-14": "sent", "2026-12-07": "dropped"}  # 3 days
+    assert nudges == {"2026-12-14": "sent", "2026-12-07": "dropped", "2026-11-30": "dropped"}  # 3 days
     assert len(sent_of(done, "nudge")) == 2
     assert await office.app.scheduler.tick(at("2026-12-15 10:05")) == []
 
@@ -225,17 +233,17 @@ async def test_mute_stops_nudges_for_that_user_only(office: County) -> None:
 async def test_remind_lists_what_is_coming(office: County) -> None:
     mine = await office.zhang.say("/remind")
     assert "近30天你会收到的提醒" in mine
-    assert "12-08 09:00（周二） 截止提醒（提前7天）：提交自评材料 → 张三（私聊）" in mine
-    assert "12-14 09:00（周一） 截止提醒（提前1天）" in mine and "自评催办" in mine
+    assert "12-08 09:00（周二） 截止提醒（还有7天）：提交自评材料 → 张三（私聊）" in mine
+    assert "12-14 09:00（周一） 截止提醒（明天截止）" in mine and "自评催办" in mine
     assert "李四" not in mine and "每周进度简报" not in mine
     theirs = await office.li.say("/remind")
-    assert "群 group-1（财政局）" in theirs and "张三" not in theirs
+    assert "李四（群 group-1）" in theirs and "张三" not in theirs
     everything = await office.boss.say("/remind")
     assert "全部" in everything and "张三" in everything and "李四" in everything
     assert "每周进度简报 → 群 group-1" in everything
     await office.app.scheduler.tick(at("2026-12-08 09:00"))
     office.clock.moment = at("2026-12-08 09:30")
-    assert "提前7天" not in await office.zhang.say("/remind")
+    assert "还有7天" not in await office.zhang.say("/remind")
 
 
 async def test_nothing_is_claimed_for_a_channel_that_cannot_send(

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from knowledge.rules import FACT_TYPES, Fact
 from scoring.answers import (
     AnswerProblem,
     chinese_number,
@@ -19,7 +20,6 @@ from scoring.answers import (
     validate_answers,
 )
 from scoring.errors import AnswerError
-from scoring.facts import FACT_TYPES, Fact
 
 BOOL = Fact("b", "bool", "是否成立议事协调机构？")
 COUNT = Fact("c", "count", "近三年主导制定国家标准数量？", unit="项")

@@ -10,14 +10,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from knowledge.display import round2
+from knowledge.errors import RuleError
 from knowledge.model import Editorial, Framework, Indicator, Level, Line, Plan
-from scoring.efficacy import Bounds, coefficient
+from knowledge.rules import Bounds, parse_facts, parse_rule
+from scoring.efficacy import coefficient
 from scoring.engine import framework_facts, score_framework, score_indicator
-from scoring.errors import AnswerError, RuleError, ScoringError
-from scoring.facts import parse_facts
-from scoring.rules import parse_rule
+from scoring.errors import AnswerError, ScoringError
 from scoring.samples import answer_template, best_answers
-from scoring.text import round2
 
 
 def fact(fid: str, kind: str, **extra: Any) -> dict[str, Any]:

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 loader = pytest.importorskip("knowledge.loader", reason="knowledge/loader.py not written yet")
 
 from knowledge.model import Framework, KnowledgeBase  # noqa: E402
+from knowledge.rules import VetoPart, walk  # noqa: E402
 from scoring.engine import framework_facts, score_framework, score_indicator  # noqa: E402
-from scoring.rules import VetoPart, walk  # noqa: E402
 from scoring.samples import answer_template, best_answers, satisfy  # noqa: E402
 
 FULL_MARKS = {"shandong": 100, "hunan": 1060}

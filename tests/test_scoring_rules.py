@@ -7,22 +7,23 @@ from typing import Any
 
 import pytest
 
+from knowledge.errors import KnowledgeError, RuleError
 from knowledge.model import Editorial, Indicator
-from scoring.describe import describe_rule
-from scoring.errors import RuleError, ScoringError
-from scoring.facts import Fact, parse_facts
-from scoring.rules import (
+from knowledge.rules import (
     BoolPart,
     CasesPart,
     ChoicePart,
     DeductPart,
     EfficacyPart,
+    Fact,
     GroupPart,
     PerUnitPart,
     Rule,
     StepDownPart,
     TiersPart,
     VetoPart,
+    describe_rule,
+    parse_facts,
     parse_rule,
 )
 
@@ -132,7 +133,7 @@ def test_parse_facts_errors_name_the_path(raw: object, path: str, message: str) 
         parse_facts(raw, "facts")
     assert info.value.path == path
     assert message in info.value.message
-    assert isinstance(info.value, ScoringError)
+    assert isinstance(info.value, KnowledgeError)
     assert str(info.value).startswith(path)
 
 

@@ -92,6 +92,25 @@ def m004_reminders(db: Database) -> None:
     db.table("reminders").create_index(["due_at"])
 
 
+@MIGRATIONS()
+def m005_reminder_sends_and_holidays(db: Database) -> None:
+    """Reminders record their sends (sent_at, attempts); the office's holidays and 调休 days."""
+    reminders = db.table("reminders")
+    if "sent_at" not in reminders.columns_dict:
+        reminders.add_column("sent_at", str)
+    if "attempts" not in reminders.columns_dict:
+        reminders.add_column("attempts", int, not_null_default=1)
+    db.execute("update reminders set sent_at = claimed_at where status = 'sent' and sent_at is null")
+    reminders.create_index(["status"], if_not_exists=True)
+    db.table("holidays").create(
+        {"id": int, "first": str, "last": str, "kind": str, "name": str,
+         "created_by": str, "created_at": str, "channel": str},
+        pk="id",
+        not_null={"first", "last", "kind", "created_at"},
+        if_not_exists=True,
+    )
+
+
 def migrate(db: Database) -> list[str]:
     """Apply pending migrations in order; return the names applied now."""
     pending = [m.name for m in MIGRATIONS.pending(db)]

@@ -3,7 +3,8 @@
 A mixin of `Storage` (same writer, reader and off-loop wrapper), kept apart so each module stays
 small. The reminder claim is the exactly-once guarantee: `INSERT … ON CONFLICT(key) DO NOTHING`
 on the primary key, so of any number of runners (or restarts) exactly one inserts the row and
-sends.
+sends; the row then records the send (`sent_at`) or the failure, and a retry is a
+compare-and-set on `attempts`, so that too is taken by one runner only.
 """
 
 from __future__ import annotations
@@ -17,18 +18,25 @@ from sqlite_utils import Database
 
 from handlers.store import (
     Actor,
+    ClaimState,
     Contact,
     ReminderClaim,
     StoredAnswer,
     StoredDeadline,
+    StoredHoliday,
 )
 
 T = TypeVar("T")
 _CLAIM = (
     "insert into reminders (key, kind, channel, chat_id, target, deadline_id, offset_days, day,"
-    " due_at, claimed_at, status, detail) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " due_at, claimed_at, status, detail, attempts) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)"
     " on conflict(key) do nothing"
 )
+_RETRY = (
+    "update reminders set attempts = attempts + 1, claimed_at = ?"
+    " where key = ? and status in ('claimed', 'failed') and attempts < ?"
+)
+_PENDING = "select key, status, attempts, channel from reminders where status in ('claimed', 'failed')"
 
 
 class OfficeRows:
@@ -130,37 +138,89 @@ class OfficeRows:
 
     # --- reminder claims ----------------------------------------------------------------------
 
-    async def claim(self, claim: ReminderClaim) -> bool:
-        """Insert the occurrence's row unless its key exists; True for the one caller that inserted."""
-        values = [
-            claim.key, claim.kind, claim.channel, claim.chat_id, claim.target, claim.deadline_id,
-            claim.offset_days, claim.day, claim.due_at, self._now(), claim.status, claim.detail,
-        ]
+    async def claim(self, claims: Iterable[ReminderClaim]) -> set[str]:
+        """Insert each occurrence's row unless its key exists (one transaction); the keys inserted."""
+        now = self._now()
+        rows = [[
+            c.key, c.kind, c.channel, c.chat_id, c.target, c.deadline_id, c.offset_days, c.day,
+            c.due_at, now, c.status, c.detail,
+        ] for c in claims]
 
-        def write(db: Database) -> bool:
+        def write(db: Database) -> set[str]:
             with db.atomic():
-                return db.execute(_CLAIM, values).rowcount == 1
+                return {str(r[0]) for r in rows if db.execute(_CLAIM, r).rowcount == 1}
 
         return await self._write(write)
 
-    async def settle_claim(self, key: str, status: str, detail: str = "") -> None:
-        """Record how a claimed reminder went: sent or failed (with the error)."""
+    async def retry_claims(self, keys: Iterable[str], max_attempts: int) -> set[str]:
+        """Start one more send of unsent claims below `max_attempts`; the keys this caller took."""
+        wanted, now = list(keys), self._now()
+
+        def write(db: Database) -> set[str]:
+            with db.atomic():
+                return {k for k in wanted if db.execute(_RETRY, [now, k, max_attempts]).rowcount == 1}
+
+        return await self._write(write)
+
+    async def settle_claims(self, keys: Iterable[str], status: str, detail: str = "") -> None:
+        """Record how claimed reminders went: sent (with sent_at), failed or lost (with why)."""
+        wanted, now = list(keys), self._now()
+        sent_at = now if status == "sent" else None
 
         def write(db: Database) -> None:
             with db.atomic():
-                db.execute("update reminders set status = ?, detail = ? where key = ?",
-                           [status, detail[:500], key])
+                for key in wanted:
+                    db.execute(
+                        "update reminders set status = ?, detail = ?, sent_at = coalesce(?, sent_at)"
+                        " where key = ?", [status, detail[:500], sent_at, key])
 
         await self._write(write)
 
-    async def claimed(self, keys: Iterable[str]) -> set[str]:
-        """Which of these occurrence keys have been claimed (sent, failed or dropped)."""
+    async def claimed(self, keys: Iterable[str]) -> dict[str, ClaimState]:
+        """The claims among these occurrence keys (sent, claimed, failed, dropped or lost)."""
         wanted = list(dict.fromkeys(keys))
-        found: set[str] = set()
+        found: dict[str, ClaimState] = {}
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             found.update(await self._read(partial(_claimed_keys, keys=chunk)))
         return found
+
+    async def pending_claims(self) -> dict[str, ClaimState]:
+        """Every claim not (yet) sent: claimed by a send that never finished, or failed."""
+        rows = await self._read(lambda db: db.execute(_PENDING).fetchall())
+        return {str(k): ClaimState(str(s), int(a or 1), str(c or "")) for k, s, a, c in rows}
+
+    # --- the office's holidays and 调休 working days ------------------------------------------
+
+    async def add_holiday(self, first: str, last: str, kind: str, name: str, who: Actor) -> StoredHoliday:
+        """Store days the office declared (/holiday); return them with their number."""
+        row: dict[str, Any] = {
+            "first": first, "last": last, "kind": kind, "name": name, "created_by": who.user_id,
+            "created_at": self._now(), "channel": who.channel,
+        }
+
+        def write(db: Database) -> int:
+            with db.atomic():
+                return int(db.table("holidays").insert(row).last_pk or 0)
+
+        holiday_id = await self._write(write)
+        return StoredHoliday(holiday_id, first, last, kind, name, who.user_id, row["created_at"])
+
+    async def holidays(self) -> list[StoredHoliday]:
+        """The office's declared days, oldest entry first."""
+        rows = await self._read(lambda db: list(db.table("holidays").rows_where(order_by="id")))
+        return [StoredHoliday(
+            int(r["id"]), r["first"], r["last"], r["kind"], r.get("name") or "",
+            r.get("created_by") or "", r["created_at"]) for r in rows]
+
+    async def remove_holiday(self, holiday_id: int) -> bool:
+        """Delete one /holiday entry; False when there is none with that number."""
+
+        def write(db: Database) -> bool:
+            with db.atomic():
+                return db.execute("delete from holidays where id = ?", [holiday_id]).rowcount > 0
+
+        return await self._write(write)
 
     async def plan_answer_rows(self, plan: str) -> list[StoredAnswer]:
         """Every department's current answers in the plan."""
@@ -176,10 +236,12 @@ class OfficeRows:
             " where abstained = 1 order by id desc limit ?", [limit])))
 
 
-def _claimed_keys(db: Database, keys: list[str]) -> set[str]:
+def _claimed_keys(db: Database, keys: list[str]) -> dict[str, ClaimState]:
     marks = ",".join("?" * len(keys))
-    rows = db.execute(f"select key from reminders where key in ({marks})", keys).fetchall()
-    return {str(row[0]) for row in rows}
+    rows = db.execute(
+        f"select key, status, attempts, channel from reminders where key in ({marks})", keys
+    ).fetchall()
+    return {str(k): ClaimState(str(s), int(a or 1), str(c or "")) for k, s, a, c in rows}
 
 
 def _deadline(row: dict[str, Any]) -> StoredDeadline:

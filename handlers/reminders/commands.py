@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from handlers.core import Incoming, Reply
 from handlers.help import admin_only
+from handlers.reminders.calendar import OFF, HolidayError, library_range, parse_holiday
 from handlers.reminders.messages import (
     all_deadlines,
     concerning,
     describe,
+    refresh_calendar,
     upcoming_occurrences,
 )
 from handlers.services import Services, actor
@@ -30,9 +32,10 @@ async def on_remind(services: Services, message: Incoming, args: str) -> list[Re
         if liaison is None:
             return [Reply("你还没有绑定部门，绑定后会收到本部门的截止提醒。先发送：/bind 部门名称")]
         found = concerning(found, message.channel, message.user_id, liaison.department)
-    today = services.rules.calendar.local(now).date()
+    calendar = services.rules.calendar
+    today = calendar.local(now).date()
     head = "近30天将发出的提醒（全部）：" if admin else "近30天你会收到的提醒："
-    lines = [describe(o, today) for o in found[:MAX_LINES]]
+    lines = [describe(o, today, calendar.note(o.due_at.date())) for o in found[:MAX_LINES]]
     if len(found) > MAX_LINES:
         lines.append(f"…共{len(found)}条")
     if not lines:
@@ -43,7 +46,8 @@ async def on_remind(services: Services, message: Incoming, args: str) -> list[Re
     if nxt and liaison is not None and not admin:
         nxt = [d for d in nxt if d.departments is None or liaison.department in d.departments]
     if nxt:
-        tail.append(f"下一个截止：{day_text(nxt[0].date)} {nxt[0].text[:40]}")
+        note = calendar.note(nxt[0].date)
+        tail.append(f"下一个截止：{day_text(nxt[0].date)}{note} {nxt[0].text[:40]}")
     return [Reply("\n".join([head, *lines, *tail]))]
 
 
@@ -80,10 +84,12 @@ async def on_deadline(services: Services, message: Incoming, args: str) -> list[
     )
     who = "、".join(request.departments) if request.departments else "全部部门"
     offsets = "、".join(str(d) for d in sorted(services.rules.remind_days, reverse=True))
-    note = "" if services.rules.calendar.is_workday(request.date) else "（注意：当天不是工作日）"
+    await refresh_calendar(services)
+    calendar = services.rules.calendar
+    note = calendar.note(request.date) or ("" if calendar.is_workday(request.date) else "（注意：当天不是工作日）")
     return [Reply(
         f"已设置时间节点 #{stored.id}：{day_text(request.date)}{note} {request.text}，涉及{who}。\n"
-        f"将在截止前{offsets}天提醒相关联络员（遇周末、节假日或下班时间顺延到下一个工作时段）。\n"
+        f"将在截止前{offsets}天提醒相关联络员（遇周末、节假日提前到之前最后一个工作日）。\n"
         f"删除：/deadline 删除 {stored.id}"
     )]
 
@@ -97,11 +103,13 @@ async def _remove(services: Services, number: str) -> str:
 
 async def deadlines_text(services: Services) -> str:
     """The plan's and the office's dates still ahead (and how many have passed)."""
-    today = services.rules.calendar.local(services.now()).date()
+    await refresh_calendar(services)
+    calendar = services.rules.calendar
+    today = calendar.local(services.now()).date()
     every = await all_deadlines(services)
     ahead = upcoming(every, today)
     lines = [f"{services.plan.county}的时间节点："]
-    lines += [_deadline_line(d) for d in ahead[:MAX_DEADLINES]]
+    lines += [_deadline_line(d) + calendar.note(d.date) for d in ahead[:MAX_DEADLINES]]
     if len(ahead) > MAX_DEADLINES:
         lines.append(f"…共{len(ahead)}个")
     if not ahead:
@@ -118,3 +126,49 @@ def _deadline_line(d: Deadline) -> str:
     who = "、".join(d.departments[:4]) + ("等" if len(d.departments) > 4 else "") if d.departments else "全部部门"
     rolled = f"（原定{d.original.isoformat()}）" if d.original else ""
     return f"· {number}{day_text(d.date)}{rolled} {d.text[:40]}〔{who}〕"
+
+
+# --- /holiday: the office's holidays and 调休 working days --------------------------------------
+
+
+async def on_holiday(services: Services, message: Incoming, args: str) -> list[Reply]:
+    """/holiday: list, add ("2027-10-01 2027-10-07 国庆", "补班 2027-10-09") or delete ("删除 3")."""
+    if not args:
+        return [Reply(await holidays_text(services))]
+    head, _, rest = args.partition(" ")
+    if head in _REMOVE:
+        number = rest.strip().lstrip("#")
+        if not number.isdigit():
+            return [Reply("请写要删除的编号，例如：/holiday 删除 3（编号见 /holiday）")]
+        removed = await services.storage.remove_holiday(int(number))
+        await refresh_calendar(services)
+        return [Reply(f"已删除节假日设置 #{number}。" if removed else f"没有编号为 {number} 的节假日设置。")]
+    try:
+        request = parse_holiday(args)
+    except HolidayError as problem:
+        return [Reply(str(problem))]
+    stored = await services.storage.add_holiday(
+        request.first.isoformat(), request.last.isoformat(), request.kind, request.name, actor(message)
+    )
+    await refresh_calendar(services)
+    what = "放假" if request.kind == OFF else "调休上班"
+    span = day_text(request.first) + ("" if request.last == request.first else f"至{day_text(request.last)}")
+    return [Reply(
+        f"已设置 #{stored.id}：{span} {what}{(' ' + request.name) if request.name else ''}。"
+        f"提醒按此计算工作日。删除：/holiday 删除 {stored.id}"
+    )]
+
+
+async def holidays_text(services: Services) -> str:
+    """The office's holiday entries and the years the built-in calendar covers."""
+    rows = await services.storage.holidays()
+    first, last = library_range()
+    lines = [f"内置节假日数据覆盖{first}–{last}年；其他年份请办公室设置（或用 QCBOT_HOLIDAYS_FILE 文件）。"]
+    for row in rows[-MAX_DEADLINES:]:
+        span = row.first if row.first == row.last else f"{row.first}至{row.last}"
+        what = "放假" if row.kind == OFF else "调休上班"
+        lines.append(f"· #{row.id} {span} {what} {row.name}".rstrip())
+    if not rows:
+        lines.append("办公室还没有设置节假日。")
+    lines.append("设置：/holiday 2027-10-01 2027-10-07 国庆；/holiday 补班 2027-10-09；/holiday 删除 编号")
+    return "\n".join(lines)

@@ -6,11 +6,12 @@ the async runner that claims and sends is `bot.scheduler`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 
 from handlers.core import Reply
 from handlers.county import county_view, gap_lines, headline, progress_line, unfinished_departments
+from handlers.reminders.calendar import OfficeDay
 from handlers.reminders.schedule import (
     DEADLINE,
     NUDGE,
@@ -22,7 +23,7 @@ from handlers.reminders.schedule import (
     occurrences,
 )
 from handlers.services import Services
-from handlers.store import StoredDeadline
+from handlers.store import StoredDeadline, StoredHoliday
 from knowledge.deadlines import day_text, upcoming
 from knowledge.model import Deadline
 
@@ -68,39 +69,61 @@ async def audience(services: Services, channels: frozenset[str] | None = None) -
     return Audience(tuple(members), unfinished, tuple(groups), channels)
 
 
+def office_days(rows: Iterable[StoredHoliday]) -> list[OfficeDay]:
+    """The days of the office's /holiday entries (a later entry for a day wins)."""
+    out: list[OfficeDay] = []
+    for row in rows:
+        first, last = date.fromisoformat(row.first), date.fromisoformat(row.last)
+        out += [OfficeDay(first + timedelta(days=i), row.kind, row.name) for i in range((last - first).days + 1)]
+    return out
+
+
+async def refresh_calendar(services: Services) -> None:
+    """Load the office's /holiday entries into the working calendar (another process may add some)."""
+    services.rules.calendar.office.replace_chat(office_days(await services.storage.holidays()))
+
+
 async def due(services: Services, now: datetime, channels: frozenset[str] | None) -> Decision:
-    """What to send and drop at `now` (occurrences back to the longest catch-up window)."""
+    """What to send, retry, drop and give up at `now` (back to the longest catch-up window)."""
     rules = services.rules
+    await refresh_calendar(services)
     found = occurrences(
         await all_deadlines(services), await audience(services, channels), rules, now - rules.lookback, now
     )
-    claimed = await services.storage.claimed(o.key for o in found)
-    return decide(found, claimed, now, rules)
+    claimed = await services.storage.claimed([*(o.key for o in found), *(o.legacy_key for o in found)])
+    pending = {
+        k: c for k, c in (await services.storage.pending_claims()).items()
+        if channels is None or c.channel in channels
+    }
+    return decide(found, claimed, now, rules, pending)
 
 
 async def upcoming_occurrences(services: Services, now: datetime, days: int) -> list[Occurrence]:
     """Occurrences still to be sent within the next `days` days."""
+    await refresh_calendar(services)
     found = occurrences(
         await all_deadlines(services), await audience(services), services.rules, now,
         now + timedelta(days=days),
     )
-    claimed = await services.storage.claimed(o.key for o in found)
-    return [o for o in found if o.key not in claimed]
+    claimed = await services.storage.claimed([*(o.key for o in found), *(o.legacy_key for o in found)])
+    return [o for o in found if o.key not in claimed and o.legacy_key not in claimed]
 
 
 # --- the messages ---------------------------------------------------------------------------
 
 
-async def compose(services: Services, occurrence: Occurrence, now: datetime) -> Reply:
-    """The reminder's message, addressed to its chat."""
+async def compose(services: Services, batch: Sequence[Occurrence], now: datetime) -> Reply:
+    """One message for occurrences with the same delivery (one, or a group's deadline reminder)."""
+    occurrence = batch[0]
     if occurrence.kind == DEADLINE:
-        text = await _deadline_text(services, occurrence, now)
+        text = await _deadline_text(services, batch, now)
     elif occurrence.kind == NUDGE:
         text = await _nudge_text(services, occurrence)
     else:
         text = await digest_text(services, now)
     r = occurrence.recipient
-    return Reply(text, to_chat=r.chat_id, private=r.private, meta={"reminder": occurrence.key})
+    keys = [o.key for o in batch]
+    return Reply(text, to_chat=r.chat_id, private=r.private, meta={"reminder": keys[0], "reminders": "\n".join(keys)})
 
 
 def when_left(deadline: date, today: date) -> str:
@@ -109,18 +132,24 @@ def when_left(deadline: date, today: date) -> str:
     return {0: "今天截止", 1: "明天截止"}.get(days, f"还有{days}天")
 
 
-async def _deadline_text(services: Services, occurrence: Occurrence, now: datetime) -> str:
+async def _deadline_text(services: Services, batch: Sequence[Occurrence], now: datetime) -> str:
+    occurrence = batch[0]
     deadline = occurrence.deadline
     if deadline is None:
         return ""
-    today = services.rules.calendar.local(now).date()
-    lines = [f"【截止提醒】{when_left(deadline.date, today)}：{deadline.text}", f"截止：{day_text(deadline.date)}"]
+    calendar = services.rules.calendar
+    today = calendar.local(now).date()
+    lines = [
+        f"【截止提醒】{when_left(deadline.date, today)}：{deadline.text}",
+        f"截止：{day_text(deadline.date)}{calendar.note(deadline.date, today)}",
+    ]
     if deadline.original is not None:
         year = deadline.date.year
         lines.append(f"（方案原定{deadline.original.isoformat()}，已按{year}年度顺延）")
     r = occurrence.recipient
     if not r.private:
-        lines.append("涉及：" + "、".join(r.departments) + "。请各联络员按时完成。")
+        departments = list(dict.fromkeys(d for o in batch for d in o.recipient.departments))
+        lines.append("涉及：" + "、".join(departments) + "。请各联络员按时完成。")
         return "\n".join(lines)
     department = r.departments[0]
     lines += _tasks(services, deadline, department)
@@ -189,12 +218,13 @@ async def digest_text(services: Services, now: datetime) -> str:
     return "\n".join(lines)
 
 
-def describe(occurrence: Occurrence, today: date) -> str:
-    """One line for /remind: when, what, to whom."""
+def describe(occurrence: Occurrence, today: date, note: str = "") -> str:
+    """One line for /remind: when, what, to whom (`note`: the calendar does not cover the day)."""
     when = occurrence.due_at.strftime("%m-%d %H:%M")
     week = "一二三四五六日"[occurrence.due_at.weekday()]
     if occurrence.kind == DEADLINE and occurrence.deadline is not None:
-        what = f"截止提醒（提前{occurrence.offset}天）：{occurrence.deadline.text[:30]}"
+        left = when_left(occurrence.deadline.date, occurrence.due_at.date())
+        what = f"截止提醒（{left}）：{occurrence.deadline.text[:30]}"
     elif occurrence.kind == NUDGE:
         what = "自评催办"
     else:
@@ -206,7 +236,7 @@ def describe(occurrence: Occurrence, today: date) -> str:
         who = f"{r.user_name or r.user_id}（群 {r.chat_id}）"
     else:
         who = f"群 {r.chat_id}" + (f"（{'、'.join(r.departments)}）" if r.departments else "")
-    return f"· {when}（周{week}） {what} → {who}"
+    return f"· {when}（周{week}）{note} {what} → {who}"
 
 
 def concerning(found: Iterable[Occurrence], channel: str, user_id: str, department: str | None) -> list[Occurrence]:

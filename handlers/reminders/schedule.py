@@ -11,20 +11,32 @@ Three kinds:
 * **digest** — weekly (Fridays 16:00 by default) to every group where a liaison or admin was last
   seen: the county's estimated score, completion per department, the five largest gaps.
 
-When: a reminder whose moment falls on a weekend, a public holiday or outside office hours
-(Asia/Shanghai, `chinesecalendar`, adjusted working days count as working days) moves to the next
-working moment; nothing is ever sent outside office hours.
+When: a deadline reminder whose day is not a working day (a weekend, a public holiday; adjusted
+working days 调休 count as working days; see `handlers.reminders.calendar`) moves EARLIER, to the
+last working day before it, at the opening hour — never later, so never past its deadline. When
+two reminders of one deadline land on the same moment only the nearer one (smaller offset) is
+kept. A weekly nudge or digest on a closed day moves to the last working day before it in the
+same week (Monday to Sunday), else to the first working day after it in that week; a week with
+no working day has none. Nothing is ever sent outside office hours (Asia/Shanghai).
 
-Exactly once: every occurrence has a deterministic key — kind | target | deadline id | offset
-| nominal day — and the runner claims it in SQLite (a unique key, INSERT … ON CONFLICT DO
-NOTHING) before sending, so a restart or a second runner on the same database never sends it
-again. A claim is never retried: a failed send is recorded, not repeated.
+Exactly once, per person: every occurrence has a deterministic key — kind | person | deadline
+id | offset | nominal day — where the person is `user:<channel>:<id>` (deadline reminders and
+nudges, whether they go privately or into a group) or `group:<channel>:<chat>` (the digest). The
+chat is not in the key, so a liaison who moves from the group to a private chat is not reminded
+again. Deadline reminders to several people in one group go out as one message, one key each.
+
+Claimed → sent: the runner inserts the key (status `claimed`, attempts 1, INSERT … ON CONFLICT
+DO NOTHING) before it composes and sends, and records `sent` with `sent_at` after the channel
+accepted it. A claim left without a send — the process was killed, or the channel failed — is
+retried once (attempts 2) while the occurrence is still useful; a claim given up (out of its
+window, superseded, not due any more, or its retry failed) becomes `lost`, with one log line
+naming the key.
 
 Catch-up after downtime: a due, unclaimed occurrence is sent at the first working moment at or
 after it while it is still useful, and dropped (recorded, never sent) once it is stale:
 
 * a deadline reminder is useful until its deadline day has ended; when several reminders of the
-  same deadline to the same target are due at once, only the nearest one (smallest offset) is
+  same deadline to the same person are due at once, only the nearest one (smallest offset) is
   sent and the earlier ones are dropped as superseded;
 * a digest is useful for 24 hours after its moment;
 * a nudge is useful for 3 days after its moment.
@@ -32,11 +44,12 @@ after it while it is still useful, and dropped (recorded, never sent) once it is
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from handlers.reminders.calendar import WorkingTime
+from handlers.store import ClaimState
 from knowledge.deadlines import concerns
 from knowledge.model import Deadline
 
@@ -45,6 +58,9 @@ KINDS = (DEADLINE, NUDGE, DIGEST)
 DIGEST_USEFUL = timedelta(hours=24)
 NUDGE_USEFUL = timedelta(days=3)
 STALE, SUPERSEDED = "stale", "superseded"
+OUT_OF_WINDOW, RETRY_FAILED, NOT_DUE = "out of window", "retry failed", "not due any more"
+PENDING = ("claimed", "failed")  # claimed and not (yet) sent
+MAX_ATTEMPTS = 2  # the first send and one retry
 
 
 @dataclass(frozen=True)
@@ -62,7 +78,7 @@ class Rules:
     def lookback(self) -> timedelta:
         """How far back an unsent occurrence can still be useful."""
         days = max([*self.remind_days, NUDGE_USEFUL.days, 1])
-        return timedelta(days=days + 2)
+        return timedelta(days=days + 9)  # deadline reminders can move earlier by a holiday week
 
 
 @dataclass(frozen=True)
@@ -105,7 +121,7 @@ class Recipient:
 
     @property
     def target(self) -> str:
-        """user:<channel>:<id> for a person, group:<channel>:<chat> for a group."""
+        """The person: user:<channel>:<id>; a group digest: group:<channel>:<chat>."""
         if self.user_id:
             return f"user:{self.channel}:{self.user_id}"
         return f"group:{self.channel}:{self.chat_id}"
@@ -113,7 +129,7 @@ class Recipient:
 
 @dataclass(frozen=True)
 class Occurrence:
-    """One reminder to one recipient at one moment."""
+    """One reminder to one person (or one digest group) at one moment."""
 
     kind: str
     recipient: Recipient
@@ -124,11 +140,27 @@ class Occurrence:
 
     @property
     def key(self) -> str:
-        """kind|target|deadline id|offset|day: the same occurrence always has the same key."""
+        """kind|person|deadline id|offset|day: the same occurrence always has the same key."""
+        return self._key(self.recipient.target)
+
+    @property
+    def legacy_key(self) -> str:
+        """The key before reminders were keyed by person (a deadline reminder in a group)."""
+        if self.kind == DEADLINE and not self.recipient.private:
+            return self._key(f"group:{self.recipient.channel}:{self.recipient.chat_id}")
+        return self.key
+
+    @property
+    def delivery(self) -> tuple[str, ...]:
+        """Occurrences with the same delivery go out as one message (a group's deadline reminder)."""
+        r = self.recipient
+        if self.kind == DEADLINE and not r.private:
+            return (self.kind, r.channel, r.chat_id, self._key(""))
+        return (self.key,)
+
+    def _key(self, target: str) -> str:
         deadline = self.deadline.id if self.deadline is not None else "-"
-        return "|".join(
-            (self.kind, self.recipient.target, deadline, str(self.offset), self.day.isoformat())
-        )
+        return "|".join((self.kind, target, deadline, str(self.offset), self.day.isoformat()))
 
     def useful_until(self, calendar: WorkingTime) -> datetime:
         """After this moment the occurrence is stale and dropped instead of sent."""
@@ -139,29 +171,26 @@ class Occurrence:
 
 @dataclass(frozen=True)
 class Decision:
-    """What a tick does: send these now; drop those (stale or superseded) for good."""
+    """What a tick does: send new ones, retry unsent claims, drop unclaimed ones, give up claims."""
 
     send: tuple[Occurrence, ...] = ()
     drop: tuple[tuple[Occurrence, str], ...] = ()
+    retry: tuple[Occurrence, ...] = ()
+    lost: tuple[tuple[str, str], ...] = ()  # (key, reason): claims given up
 
 
 # --- recipients -----------------------------------------------------------------------------
 
 
 def deadline_recipients(deadline: Deadline, audience: Audience) -> list[Recipient]:
-    """Liaisons of the departments concerned, privately; the rest through their last group."""
+    """Each liaison of the departments concerned: privately where known, else in their last group."""
     out: list[Recipient] = []
-    groups: dict[tuple[str, str], list[str]] = {}
     for m in audience.members:
         if m.muted or not concerns(deadline, m.department) or not audience.reachable(m.channel):
             continue
-        if m.private_chat:
-            out.append(Recipient(m.channel, m.private_chat, True, m.user_id, m.user_name, (m.department,)))
-        elif m.group_chat:
-            depts = groups.setdefault((m.channel, m.group_chat), [])
-            if m.department not in depts:
-                depts.append(m.department)
-    out += [Recipient(ch, chat, False, departments=tuple(d)) for (ch, chat), d in groups.items()]
+        chat, private = (m.private_chat, True) if m.private_chat else (m.group_chat, False)
+        if chat:
+            out.append(Recipient(m.channel, chat, private, m.user_id, m.user_name, (m.department,)))
     return out
 
 
@@ -194,27 +223,44 @@ def occurrences(
     return sorted(inside, key=lambda o: (o.due_at, o.key))
 
 
+def deadline_moments(deadline: Deadline, rules: Rules) -> dict[datetime, tuple[int, date]]:
+    """When each offset's reminder goes out (moved earlier off closed days), nearer offsets winning."""
+    cal = rules.calendar
+    moments: dict[datetime, tuple[int, date]] = {}
+    for offset in sorted(set(rules.remind_days), reverse=True):
+        day = deadline.date - timedelta(days=offset)
+        working = cal.last_workday(day)
+        if working is not None:  # two moved to one moment: the nearer one only
+            moments[cal.at(working, cal.start_hour)] = (offset, day)
+    return moments
+
+
 def _deadline_occurrences(
     deadlines: Sequence[Deadline], audience: Audience, rules: Rules
 ) -> Iterable[Occurrence]:
-    cal = rules.calendar
     for deadline in deadlines:
         recipients = deadline_recipients(deadline, audience)
-        moments: dict[datetime, tuple[int, date]] = {}
-        for offset in sorted(set(rules.remind_days), reverse=True):
-            day = deadline.date - timedelta(days=offset)
-            due = cal.next_open(cal.at(day, cal.start_hour))
-            if due.date() <= deadline.date:  # moved past the deadline: never useful
-                moments[due] = (offset, day)  # two moved to one moment: the nearer one only
-        for due, (offset, day) in moments.items():
+        for due, (offset, day) in deadline_moments(deadline, rules).items():
             for recipient in recipients:
                 yield Occurrence(DEADLINE, recipient, day, due, deadline, offset)
+
+
+def weekly_moment(calendar: WorkingTime, day: date, hour: int) -> datetime | None:
+    """A weekly reminder's moment: its day, else the last working day before it in the same
+    week, else the first working day after it in that week; None when the week is closed."""
+    monday = day - timedelta(days=day.weekday())
+    before = [day - timedelta(days=i) for i in range((day - monday).days + 1)]
+    after = [day + timedelta(days=i) for i in range(1, 7 - day.weekday())]
+    for candidate in (*before, *after):
+        if calendar.is_workday(candidate):
+            return calendar.at(candidate, hour)
+    return None
 
 
 def _weekly(audience: Audience, rules: Rules, start: datetime, end: datetime) -> Iterable[Occurrence]:
     cal = rules.calendar
     first = cal.local(start).date() - timedelta(days=7)
-    last = cal.local(end).date()
+    last = cal.local(end).date() + timedelta(days=7)
     kinds = (
         (NUDGE, rules.nudge_weekday, rules.nudge_hour, nudge_recipients(audience)),
         (DIGEST, rules.digest_weekday, rules.digest_hour, digest_recipients(audience)),
@@ -222,8 +268,9 @@ def _weekly(audience: Audience, rules: Rules, start: datetime, end: datetime) ->
     for kind, weekday, hour, recipients in kinds:
         day = first + timedelta(days=(weekday - first.weekday()) % 7)
         while day <= last:
-            due = cal.next_open(cal.at(day, hour))
-            yield from (Occurrence(kind, r, day, due) for r in recipients)
+            due = weekly_moment(cal, day, hour)
+            if due is not None:
+                yield from (Occurrence(kind, r, day, due) for r in recipients)
             day += timedelta(weeks=1)
 
 
@@ -231,30 +278,61 @@ def _weekly(audience: Audience, rules: Rules, start: datetime, end: datetime) ->
 
 
 def decide(
-    candidates: Iterable[Occurrence], claimed: set[str], now: datetime, rules: Rules
+    candidates: Iterable[Occurrence],
+    claims: Mapping[str, ClaimState],
+    now: datetime,
+    rules: Rules,
+    pending: Mapping[str, ClaimState] | None = None,
 ) -> Decision:
-    """Due and unclaimed: send the useful ones (office open only), drop stale and superseded ones."""
-    due = [o for o in candidates if o.key not in claimed and o.due_at <= now]
+    """Send the due, unclaimed and useful; retry unsent claims once; drop and give up the rest.
+
+    `claims` holds the state of the candidates' keys; `pending` the claims not yet sent on the
+    channels that can deliver (those no candidate matches any more are given up). Sends and
+    retries wait for office hours.
+    """
+    cal = rules.calendar
+    every = list(candidates)
+    due = [o for o in every if o.due_at <= now]
+    new: list[Occurrence] = []
+    unsent: list[Occurrence] = []
     drop: list[tuple[Occurrence, str]] = []
-    useful: list[Occurrence] = []
+    lost: list[tuple[str, str]] = []
+    live: list[Occurrence] = []  # sent, or still to send: they compete for "nearest"
     for o in due:
-        if now >= o.useful_until(rules.calendar):
-            drop.append((o, STALE))
-        else:
-            useful.append(o)
-    nearest: dict[tuple[str, str], int] = {}
-    for o in useful:
-        if o.kind == DEADLINE and o.deadline is not None:
-            key = (o.recipient.target, o.deadline.id)
-            nearest[key] = min(nearest.get(key, o.offset), o.offset)
-    send: list[Occurrence] = []
-    for o in useful:
-        if o.kind == DEADLINE and o.deadline is not None and (
-            o.offset != nearest[(o.recipient.target, o.deadline.id)]
-        ):
-            drop.append((o, SUPERSEDED))
+        state = claims.get(o.key)
+        if state is None and o.legacy_key in claims:
+            continue  # claimed under the old key: that claim was final
+        if state is not None and state.status not in PENDING:
+            if state.status == "sent":
+                live.append(o)
             continue
-        send.append(o)
-    if not rules.calendar.is_open(now):
-        send = []  # quiet hours: wait for the next working moment
-    return Decision(tuple(send), tuple(drop))
+        stale = now >= o.useful_until(cal)
+        if state is None and stale:
+            drop.append((o, STALE))
+        elif state is None:
+            new.append(o)
+            live.append(o)
+        elif stale or state.attempts >= MAX_ATTEMPTS:
+            lost.append((o.key, OUT_OF_WINDOW if stale else RETRY_FAILED))
+        else:
+            unsent.append(o)
+            live.append(o)
+    nearest: dict[tuple[str, str], int] = {}
+    for o in live:
+        if o.kind == DEADLINE and o.deadline is not None:
+            mark = (o.recipient.target, o.deadline.id)
+            nearest[mark] = min(nearest.get(mark, o.offset), o.offset)
+
+    def superseded(o: Occurrence) -> bool:
+        return o.kind == DEADLINE and o.deadline is not None and (
+            o.offset != nearest[(o.recipient.target, o.deadline.id)])
+
+    drop += [(o, SUPERSEDED) for o in new if superseded(o)]
+    lost += [(o.key, SUPERSEDED) for o in unsent if superseded(o)]
+    send = [o for o in new if not superseded(o)]
+    retry = [o for o in unsent if not superseded(o)]
+    known = {o.key for o in every}
+    lost += [(key, NOT_DUE) for key in (pending or {}) if key not in known]
+    if not cal.is_open(now):
+        send, retry = [], []  # quiet hours: wait for the next working moment
+    return Decision(tuple(send), tuple(drop), tuple(retry), tuple(lost))

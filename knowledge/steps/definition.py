@@ -12,6 +12,7 @@ from knowledge.text import normalize
 from knowledge.vocabulary import term_of
 
 _ABOUT_WORDS = re.compile(r"包括|包含|哪些|指|意思|概念|解释|计算|算法|公式")
+_KINDS = re.compile(r"(包括|包含|分为|有)(哪几|哪些|几)(类|种|大类)|几类|几种|哪几类|哪几种")
 _NOT_DEFINITION = (Intent.POINTS, Intent.EVIDENCE, Intent.DEADLINE, Intent.DEPARTMENT, Intent.DATA_SOURCE)
 
 
@@ -19,11 +20,14 @@ def answer(query: Query, scope: Scope) -> Answer | None:
     """The term's definition when the question is about the term itself, not about indicators named after it."""
     if WHICH_INDICATOR.search(query.text) or query.intent in _NOT_DEFINITION:
         return None
-    if query.intent == Intent.AGGREGATE or COUNTY.search(query.text) or PROVINCIAL.search(query.text):
+    if COUNTY.search(query.text) or PROVINCIAL.search(query.text):
         return None
     terms = [term_of(v) for _, v in query.library.vocab.terms.find(query.text)]
     if not terms:
         return None
+    if query.intent == Intent.AGGREGATE:  # 四上企业包括哪几类: the kinds the term covers, when nothing else is asked
+        kinds = [t for t in terms if _KINDS.search(query.text) and _covers(query, t)]
+        return term_answer(query, scope, kinds[0]) if kinds else None
     if query.intent == Intent.DEFINITION:
         return term_answer(query, scope, terms[0])
     keyword_ok = query.intent == Intent.CRITERIA and "分" not in query.text  # 功效系数法怎么算 asks how it works
@@ -35,7 +39,9 @@ def answer(query: Query, scope: Scope) -> Answer | None:
 
 def term_answer(query: Query, scope: Scope, term: Term) -> Answer:
     """The glossary entry for a term."""
-    text = answers.definition(term, query.library.kb)
+    item = query.library.form.instruction_of(term.term)
+    where = f"{answers.FORM_PLACE}{item.no}条" if item is not None and term.source == query.library.form.source else None
+    text = answers.definition(term, query.library.kb, where)
     return Answer(query.raw, Kind.DEFINITION, Intent.DEFINITION, text, framework=scope.framework if scope.explicit else None)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from knowledge.planfacts import OFFICE, PLAN_CUES, PLAN_ONLY
+from knowledge.planfacts import FUNDS, OFFICE, PLAN_CUES, PLAN_ONLY
 from knowledge.query import Answer, Intent, Kind, Query, Scope
 from knowledge.steps.calibration import PLAN_MIN_SCORE
 from knowledge.steps.common import trusted_hits
@@ -25,6 +25,9 @@ def passage(query: Query, scope: Scope) -> Answer | None:
     intent = Intent.DEADLINE if query.intent == Intent.DEADLINE else Intent.LOOKUP
     if facts.wants_phases(query.text):
         return Answer(query.raw, Kind.FRAMEWORK, intent, facts.phases_text(), framework=plan.framework)
+    funds = facts.funds() if FUNDS.search(query.text) else []
+    if funds:
+        return Answer(query.raw, Kind.FRAMEWORK, intent, f"【{plan.county}方案】" + "\n".join(p.text for p in funds[:2]), framework=plan.framework)
     office = facts.office() if OFFICE.search(query.text) else None
     if office is not None:
         return Answer(query.raw, Kind.FRAMEWORK, intent, f"【{plan.county}方案】{office.text}", framework=plan.framework)
@@ -35,7 +38,7 @@ def passage(query: Query, scope: Scope) -> Answer | None:
         return Answer(query.raw, Kind.FRAMEWORK, intent, facts.deadlines_text(), framework=plan.framework)
     if not found or found[0][1] < PLAN_MIN_SCORE:
         return None
-    words = query.words
+    words = [w for w in query.words if not (query.english and w.isascii())]
     if words and sum(len(w) for w in words if w in normalize(found[0][0].match)) < 0.5 * sum(len(w) for w in words):
         return None
     best = [p for p, score in found if score >= 0.8 * found[0][1]][:2]

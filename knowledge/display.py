@@ -1,4 +1,8 @@
-"""Number formatting and rounding shared by scores and their reasons."""
+"""How numbers and long text are written in every reply: 1 → 1分, 95.5%, text cut with “…”.
+
+A bottom module (standard library only), shared by the rules language, scoring, the Q&A and the
+chat; knowledge/text.py is the heavier one (jieba, OpenCC) for reading questions.
+"""
 
 from __future__ import annotations
 
@@ -26,3 +30,18 @@ def pts(value: float) -> str:
 def qty(value: float, unit: str = "") -> str:
     """A reported quantity with its unit, up to 4 decimals: 95.5%、3项、1200万元."""
     return f"{num(value, 4)}{unit}"
+
+
+def clip(text: str, limit: int) -> str:
+    """The text cut to `limit` characters, the last one an ellipsis “…” when cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def clip_line(text: str, limit: int) -> str:
+    """The text on one line (line breaks become spaces, ends stripped), then clipped."""
+    return clip(text.replace("\n", " ").strip(), limit)
+
+
+def squash(text: str) -> str:
+    """Every run of whitespace (line breaks included) as one space, ends stripped."""
+    return " ".join(text.split())

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from scoring.conditions import Condition, facts_used
-from scoring.efficacy import Bounds
+from knowledge.rules.conditions import Condition, facts_used
+from knowledge.rules.efficacy import Bounds
 
 EPS = 1e-9
 

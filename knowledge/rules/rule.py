@@ -6,12 +6,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from scoring._fields import Fields, join
-from scoring.conditions import parse_condition
-from scoring.efficacy import DIRECTIONS, Bounds
-from scoring.errors import RuleError
-from scoring.facts import NUMERIC_TYPES, Fact, require_fact
-from scoring.parts import (
+from knowledge.errors import RuleError
+from knowledge.fields import Node, join
+from knowledge.rules.conditions import parse_condition
+from knowledge.rules.efficacy import DIRECTIONS, Bounds
+from knowledge.rules.facts import NUMERIC_TYPES, Fact, require_fact, rule_node
+from knowledge.rules.parts import (
     EPS,
     BoolPart,
     Case,
@@ -25,7 +25,6 @@ from scoring.parts import (
     GroupPart,
     Measure,
     Part,
-    PartBase,
     PerUnitPart,
     StepDownPart,
     Tier,
@@ -85,15 +84,15 @@ class Rule:
 
 def parse_rule(raw: object, facts: Mapping[str, Fact], points: float, path: str) -> Rule:
     """Validate a rule against its indicator's facts and points; errors name the path."""
-    node = Fields(raw, path, RULE_KEYS)
-    parts = tuple(parse_part(item, facts, p) for p, item in node.items("parts"))
+    node = rule_node(raw, path, RULE_KEYS)
+    parts = tuple(parse_part(item, facts, p) for p, item in node.nonempty_items("parts"))
     _check_ids(parts, node.at("parts"))
     na_when = _na_when(node, facts)
     rule = Rule(
         parts=parts,
         points=points,
         cap=node.number("cap") if node.has("cap") else None,
-        cap_note=node.text("cap_note", ""),
+        cap_note=node.nonblank("cap_note", ""),
         na_when=na_when,
     )
     _check_veto(rule, node.at("parts"))
@@ -111,17 +110,17 @@ def parse_part(raw: object, facts: Mapping[str, Fact], path: str) -> Part:
         known = "、".join(_PARSERS)
         raise RuleError(join(path, "method"), f"未知的计分方法 {method}（可用：{known}）")
     keys, parser = _PARSERS[method]
-    node = Fields(raw, path, COMMON_KEYS + keys)
+    node = rule_node(raw, path, COMMON_KEYS + keys)
     common: dict[str, Any] = {
         "id": _part_id(node),
-        "label": node.text("label"),
-        "action": node.text("action"),
+        "label": node.nonblank("label"),
+        "action": node.nonblank("action"),
         "na_when": _na_when(node, facts),
     }
     return parser(node, facts, common)
 
 
-def _part_id(node: Fields) -> str:
+def _part_id(node: Node) -> str:
     value = node.raw("id")
     if isinstance(value, bool) or not isinstance(value, str | int) or not str(value).strip():
         raise RuleError(node.at("id"), "应为非空文字")
@@ -131,19 +130,19 @@ def _part_id(node: Fields) -> str:
     return part_id
 
 
-def _na_when(node: Fields, facts: Mapping[str, Fact]) -> str | None:
+def _na_when(node: Node, facts: Mapping[str, Fact]) -> str | None:
     if not node.has("na_when"):
         return None
-    return require_fact(facts, node.text("na_when"), node.at("na_when"), ("bool",)).id
+    return require_fact(facts, node.nonblank("na_when"), node.at("na_when"), ("bool",)).id
 
 
 def _fact(
-    node: Fields, facts: Mapping[str, Fact], types: tuple[str, ...], key: str = "fact"
+    node: Node, facts: Mapping[str, Fact], types: tuple[str, ...], key: str = "fact"
 ) -> str:
-    return require_fact(facts, node.text(key), node.at(key), types).id
+    return require_fact(facts, node.nonblank(key), node.at(key), types).id
 
 
-def _bool(node: Fields, facts: Mapping[str, Fact], common: dict[str, Any]) -> BoolPart:
+def _bool(node: Node, facts: Mapping[str, Fact], common: dict[str, Any]) -> BoolPart:
     if node.has("fact") == node.has("when"):
         raise RuleError(node.at("fact"), "bool 部分需要 fact 或 when 二者之一")
     when = parse_condition(node.raw("when"), facts, node.at("when")) if node.has("when") else None
@@ -151,8 +150,8 @@ def _bool(node: Fields, facts: Mapping[str, Fact], common: dict[str, Any]) -> Bo
     return BoolPart(**common, points=node.number("points"), fact=fact, when=when)
 
 
-def _choice(node: Fields, facts: Mapping[str, Fact], common: dict[str, Any]) -> ChoicePart:
-    fact = require_fact(facts, node.text("fact"), node.at("fact"), ("choice",))
+def _choice(node: Node, facts: Mapping[str, Fact], common: dict[str, Any]) -> ChoicePart:
+    fact = require_fact(facts, node.nonblank("fact"), node.at("fact"), ("choice",))
     scores = node.raw("scores")
     if not isinstance(scores, dict) or not scores:
         raise RuleError(node.at("scores"), "应为映射（选项: 分值）")
@@ -161,16 +160,16 @@ def _choice(node: Fields, facts: Mapping[str, Fact], common: dict[str, Any]) -> 
         path = join(node.at("scores"), str(option))
         if option not in fact.options:
             raise RuleError(path, f"不是事实 {fact.id} 的选项（可选：{'、'.join(fact.options)}）")
-        out.append((option, Fields({"v": scores[option]}, path, ("v",)).number("v")))
+        out.append((option, rule_node({"v": scores[option]}, path, ("v",)).number("v")))
     return ChoicePart(**common, fact=fact.id, scores=tuple(out))
 
 
-def _tiers(node: Fields, facts: Mapping[str, Fact], common: dict[str, Any]) -> TiersPart:
+def _tiers(node: Node, facts: Mapping[str, Fact], common: dict[str, Any]) -> TiersPart:
     fact = _fact(node, facts, NUMERIC_TYPES)
     tiers: list[Tier] = []
     keys: set[str] = set()
-    for path, raw in node.items("tiers"):
-        tier = Fields(raw, path, ("min", "max", "points", "label"))
+    for path, raw in node.nonempty_items("tiers"):
+        tier = rule_node(raw, path, ("min", "max", "points", "label"))
         if tier.has("min") == tier.has("max"):
             raise RuleError(path, "每档需要 min 或 max 二者之一")
         key = "min" if tier.has("min") else "max"
@@ -194,7 +193,7 @@ def _check_tier_order(tiers: list[Tier], key: str, path: str) -> None:
         raise RuleError(join(path, "points"), "分档分值应从高到低排列")
 
 
-def _per_unit(node: Fields, facts: Mapping[str, Fact], common: dict[str, Any]) -> PerUnitPart:
+def _per_unit(node: Node, facts: Mapping[str, Fact], common: dict[str, Any]) -> PerUnitPart:
     fact = _fact(node, facts, ("count",))
     each, cap = node.number("each"), node.number("cap")
     if each <= 0:
@@ -204,16 +203,16 @@ def _per_unit(node: Fields, facts: Mapping[str, Fact], common: dict[str, Any]) -
     return PerUnitPart(**common, fact=fact, each=each, cap=cap)
 
 
-def _deduct(node: Fields, facts: Mapping[str, Fact], common: dict[str, Any]) -> DeductPart:
+def _deduct(node: Node, facts: Mapping[str, Fact], common: dict[str, Any]) -> DeductPart:
     items: list[DeductItem] = []
-    for path, raw in node.items("facts"):
+    for path, raw in node.nonempty_items("facts"):
         if isinstance(raw, str):
             fact = require_fact(facts, raw, path, ("bool",))
             items.append(DeductItem(fact.id, _short(fact.question)))
             continue
-        item = Fields(raw, path, ("fact", "label"))
-        fact = require_fact(facts, item.text("fact"), item.at("fact"), ("bool",))
-        items.append(DeductItem(fact.id, item.text("label", _short(fact.question))))
+        item = rule_node(raw, path, ("fact", "label"))
+        fact = require_fact(facts, item.nonblank("fact"), item.at("fact"), ("bool",))
+        items.append(DeductItem(fact.id, item.nonblank("label", _short(fact.question))))
     if len({item.fact for item in items}) < len(items):
         raise RuleError(node.at("facts"), "同一事实重复列出")
     each, points = node.number("each"), node.number("points")
@@ -226,16 +225,16 @@ def _short(question: str) -> str:
     return question.rstrip("？?。.：: ")
 
 
-def _cases(node: Fields, facts: Mapping[str, Fact], common: dict[str, Any]) -> CasesPart:
+def _cases(node: Node, facts: Mapping[str, Fact], common: dict[str, Any]) -> CasesPart:
     cases: list[Case] = []
-    for path, raw in node.items("cases"):
-        case = Fields(raw, path, ("when", "points", "label"))
+    for path, raw in node.nonempty_items("cases"):
+        case = rule_node(raw, path, ("when", "points", "label"))
         when = parse_condition(case.raw("when"), facts, case.at("when"))
-        cases.append(Case(when, case.number("points"), case.text("label", "")))
+        cases.append(Case(when, case.number("points"), case.nonblank("label", "")))
     return CasesPart(**common, cases=tuple(cases))
 
 
-def _efficacy(node: Fields, facts: Mapping[str, Fact], common: dict[str, Any]) -> EfficacyPart:
+def _efficacy(node: Node, facts: Mapping[str, Fact], common: dict[str, Any]) -> EfficacyPart:
     points = node.number("points")
     direction = _direction(node, "higher")
     if node.has("measure") == node.has("terms"):
@@ -247,7 +246,7 @@ def _efficacy(node: Fields, facts: Mapping[str, Fact], common: dict[str, Any]) -
         if node.has(key):
             raise RuleError(node.at(key), "使用 terms 时，bounds 应写在各 term 中")
     gate = _gate(node, direction)
-    terms = tuple(_term_node(p, raw, facts, direction, gate) for p, raw in node.items("terms"))
+    terms = tuple(_term_node(p, raw, facts, direction, gate) for p, raw in node.nonempty_items("terms"))
     total = sum(term.weight for term in terms)
     if abs(total - 1.0) > 1e-6:
         raise RuleError(node.at("terms"), f"各项权重合计应为1（现为{total:g}）")
@@ -269,7 +268,7 @@ _TERM_KEYS = (
 def _term_node(
     path: str, raw: object, facts: Mapping[str, Fact], direction: str, gate: Gate | None
 ) -> EfficacyTerm:
-    node = Fields(raw, path, _TERM_KEYS)
+    node = rule_node(raw, path, _TERM_KEYS)
     weight = node.number("weight")
     if weight <= 0:
         raise RuleError(node.at("weight"), "权重应大于0")
@@ -277,9 +276,9 @@ def _term_node(
 
 
 def _term(
-    node: Fields, facts: Mapping[str, Fact], weight: float, direction: str, gate: Gate | None
+    node: Node, facts: Mapping[str, Fact], weight: float, direction: str, gate: Gate | None
 ) -> EfficacyTerm:
-    bounds_node = Fields(node.raw("bounds"), node.at("bounds"), ("satisfied", "allowed"))
+    bounds_node = rule_node(node.raw("bounds"), node.at("bounds"), ("satisfied", "allowed"))
     bounds = Bounds(
         satisfied=bounds_node.number("satisfied", negative=True),
         allowed=bounds_node.number("allowed", negative=True),
@@ -294,48 +293,48 @@ def _term(
         bounds=bounds,
         direction=direction,
         gate=_gate(node, direction) or gate,
-        label=node.text("label", ""),
-        bounds_note=node.text("bounds_note", ""),
+        label=node.nonblank("label", ""),
+        bounds_note=node.nonblank("bounds_note", ""),
     )
 
 
 def _measure(raw: object, facts: Mapping[str, Fact], path: str) -> Measure:
     if isinstance(raw, dict) and "sum" in raw:
-        node = Fields(raw, path, ("sum",))
+        node = rule_node(raw, path, ("sum",))
         terms: list[tuple[str, float]] = []
-        for p, item in node.items("sum"):
-            term = Fields(item, p, ("fact", "weight"))
-            fact = require_fact(facts, term.text("fact"), term.at("fact"), NUMERIC_TYPES)
+        for p, item in node.nonempty_items("sum"):
+            term = rule_node(item, p, ("fact", "weight"))
+            fact = require_fact(facts, term.nonblank("fact"), term.at("fact"), NUMERIC_TYPES)
             terms.append((fact.id, term.number("weight", 1.0)))
         return Measure(tuple(terms))
-    node = Fields(raw, path, ("fact",))
+    node = rule_node(raw, path, ("fact",))
     return Measure(
-        ((require_fact(facts, node.text("fact"), node.at("fact"), NUMERIC_TYPES).id, 1.0),)
+        ((require_fact(facts, node.nonblank("fact"), node.at("fact"), NUMERIC_TYPES).id, 1.0),)
     )
 
 
-def _direction(node: Fields, default: str) -> str:
-    direction = node.text("direction", default)
+def _direction(node: Node, default: str) -> str:
+    direction = node.nonblank("direction", default)
     if direction not in DIRECTIONS:
         raise RuleError(node.at("direction"), "应为 higher 或 lower")
     return direction
 
 
-def _gate(node: Fields, direction: str) -> Gate | None:
+def _gate(node: Node, direction: str) -> Gate | None:
     if not node.has("gate"):
         return None
     key = "max" if direction == "lower" else "min"
-    gate = Fields(node.raw("gate"), node.at("gate"), (key,))
+    gate = rule_node(node.raw("gate"), node.at("gate"), (key,))
     return Gate(gate.number(key, negative=True), lower_is_better=direction == "lower")
 
 
-def _step_down(node: Fields, facts: Mapping[str, Fact], common: dict[str, Any]) -> StepDownPart:
+def _step_down(node: Node, facts: Mapping[str, Fact], common: dict[str, Any]) -> StepDownPart:
     fact = _fact(node, facts, ("percent", "number"))
     step, each = node.number("step"), node.number("each")
     for key, value in (("step", step), ("each", each)):
         if value <= 0:
             raise RuleError(node.at(key), "应大于0")
-    rounding = node.text("rounding", "ceil")
+    rounding = node.nonblank("rounding", "ceil")
     if rounding not in ("ceil", "floor"):
         raise RuleError(node.at("rounding"), "应为 ceil（不足一档按一档）或 floor")
     return StepDownPart(
@@ -349,8 +348,8 @@ def _step_down(node: Fields, facts: Mapping[str, Fact], common: dict[str, Any]) 
     )
 
 
-def _group(node: Fields, facts: Mapping[str, Fact], common: dict[str, Any]) -> GroupPart:
-    parts = tuple(parse_part(item, facts, p) for p, item in node.items("parts"))
+def _group(node: Node, facts: Mapping[str, Fact], common: dict[str, Any]) -> GroupPart:
+    parts = tuple(parse_part(item, facts, p) for p, item in node.nonempty_items("parts"))
     for i, part in enumerate(parts):
         if isinstance(part, VetoPart):
             raise RuleError(join(node.at("parts"), i), "group 中不能有 veto 部分")
@@ -363,11 +362,11 @@ def _group(node: Fields, facts: Mapping[str, Fact], common: dict[str, Any]) -> G
     return GroupPart(**common, parts=parts, cap=cap)
 
 
-def _veto(node: Fields, facts: Mapping[str, Fact], common: dict[str, Any]) -> VetoPart:
+def _veto(node: Node, facts: Mapping[str, Fact], common: dict[str, Any]) -> VetoPart:
     return VetoPart(**common, when=parse_condition(node.raw("when"), facts, node.at("when")))
 
 
-_Parser = Callable[[Fields, Mapping[str, Fact], dict[str, Any]], Part]
+_Parser = Callable[[Node, Mapping[str, Fact], dict[str, Any]], Part]
 _EFFICACY_KEYS = (
     "points",
     "measure",
@@ -412,7 +411,7 @@ def _check_veto(rule: Rule, path: str) -> None:
         raise RuleError(path, "一票否决规则不能写 cap")
 
 
-def _check_points(rule: Rule, node: Fields) -> None:
+def _check_points(rule: Rule, node: Node) -> None:
     points, total = rule.points, sum(part.max_points for part in rule.parts)
     if rule.cap is not None and rule.cap > points + EPS:
         raise RuleError(node.at("cap"), f"上限 {rule.cap:g} 高于指标分值 {points:g}")
@@ -430,30 +429,3 @@ def _check_points(rule: Rule, node: Fields) -> None:
         if part.max_points > points + EPS and not rule.cap_note:
             message = f"部分 {part.id} 最高 {part.max_points:g} 分，超过指标分值 {points:g}，需写明 cap_note"
             raise RuleError(join(node.at("parts"), i), message)
-
-
-__all__ = [
-    "EPS",
-    "BoolPart",
-    "Case",
-    "CasesPart",
-    "ChoicePart",
-    "DeductItem",
-    "DeductPart",
-    "EfficacyPart",
-    "EfficacyTerm",
-    "Gate",
-    "GroupPart",
-    "Measure",
-    "Part",
-    "PartBase",
-    "PerUnitPart",
-    "Rule",
-    "StepDownPart",
-    "Tier",
-    "TiersPart",
-    "VetoPart",
-    "parse_part",
-    "parse_rule",
-    "walk",
-]

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from scoring.conditions import describe, fact_name
-from scoring.facts import Fact
-from scoring.parts import (
+from knowledge.display import num, pts, qty
+from knowledge.rules.conditions import describe_condition, fact_name
+from knowledge.rules.facts import Fact
+from knowledge.rules.parts import (
     BoolPart,
     CasesPart,
     ChoicePart,
@@ -21,7 +22,6 @@ from scoring.parts import (
     TiersPart,
     VetoPart,
 )
-from scoring.text import num, pts, qty
 
 if TYPE_CHECKING:
     from knowledge.model import Indicator
@@ -65,7 +65,7 @@ def _lines(part: Part, facts: Mapping[str, Fact], kind: str) -> list[dict[str, s
 
 def _how(part: Part, facts: Mapping[str, Fact], kind: str) -> str:
     if isinstance(part, BoolPart):
-        what = describe(part.when, facts) if part.when else fact_name(facts, part.fact or "")
+        what = describe_condition(part.when, facts) if part.when else fact_name(facts, part.fact or "")
         return f"{what}，得{pts(part.points)}"
     if isinstance(part, ChoicePart):
         return "；".join(f"{option}{pts(score)}" for option, score in part.scores)
@@ -81,7 +81,7 @@ def _how(part: Part, facts: Mapping[str, Fact], kind: str) -> str:
         return f"{pts(part.points)}，缺少一项扣{pts(part.each)}，扣完为止（{items}）"
     if isinstance(part, CasesPart):
         return "；".join(
-            f"{c.label or describe(c.when, facts)}得{pts(c.points)}" for c in part.cases
+            f"{c.label or describe_condition(c.when, facts)}得{pts(c.points)}" for c in part.cases
         )
     if isinstance(part, EfficacyPart):
         head = f"按功效系数法计算，满分{pts(part.points)}"
@@ -99,7 +99,7 @@ def _how(part: Part, facts: Mapping[str, Fact], kind: str) -> str:
         return f"以下各项合计{limit}"
     if isinstance(part, VetoPart):
         head = "不予受理" if kind == "rejection" else "一票否决"
-        return f"{describe(part.when, facts)}时{head}"
+        return f"{describe_condition(part.when, facts)}时{head}"
     return ""
 
 

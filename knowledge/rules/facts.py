@@ -1,4 +1,4 @@
-"""Facts: the typed questions an indicator's rule needs answered."""
+"""Facts: the typed questions an indicator's rule needs answered, and the values that answer them."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from scoring._fields import Fields, join
-from scoring.errors import RuleError
+from knowledge.errors import RuleError
+from knowledge.fields import Node, join
+
+Value = bool | int | float | str  # a typed answer to a fact (dates are ISO strings)
 
 FACT_TYPES = ("bool", "count", "percent", "number", "amount", "choice", "date", "text")
 NUMERIC_TYPES = ("count", "percent", "number", "amount")
@@ -56,6 +58,11 @@ class Fact:
         return None
 
 
+def rule_node(data: object, path: str, allowed: tuple[str, ...]) -> Node:
+    """A mapping of the rules language read with the one reader, raising RuleError."""
+    return Node("", path, data, allowed, error=RuleError)
+
+
 def parse_facts(raw: object, path: str) -> tuple[Fact, ...]:
     """Validate an indicator's facts list; errors name the path (e.g. facts[2].type)."""
     if not isinstance(raw, list):
@@ -71,53 +78,53 @@ def parse_facts(raw: object, path: str) -> tuple[Fact, ...]:
 
 def parse_fact(raw: object, path: str) -> Fact:
     """Validate one fact declaration."""
-    node = Fields(raw, path, FACT_KEYS)
-    fact_id = node.text("id")
+    node = rule_node(raw, path, FACT_KEYS)
+    fact_id = node.nonblank("id")
     if not _FACT_ID.match(fact_id):
-        raise RuleError(node.at("id"), "编号只能用小写字母、数字和下划线，且以字母开头")
-    kind = node.text("type")
+        raise node.error("id", "编号只能用小写字母、数字和下划线，且以字母开头")
+    kind = node.nonblank("type")
     if kind not in FACT_TYPES:
-        raise RuleError(node.at("type"), f"应为 {'、'.join(FACT_TYPES)} 之一")
+        raise node.error("type", f"应为 {'、'.join(FACT_TYPES)} 之一")
     low, high = _range(node, kind)
     return Fact(
         id=fact_id,
         type=kind,
-        question=node.text("question"),
+        question=node.nonblank("question"),
         options=_options(node, kind),
-        unit=node.text("unit", ""),
+        unit=node.nonblank("unit", ""),
         min=low,
         max=high,
         question_verbatim=node.flag("question_verbatim"),
-        help=node.text("help", ""),
+        help=node.nonblank("help", ""),
     )
 
 
-def _options(node: Fields, kind: str) -> tuple[str, ...]:
+def _options(node: Node, kind: str) -> tuple[str, ...]:
     if kind != "choice":
         if node.has("options"):
-            raise RuleError(node.at("options"), "只有 choice 类型的事实可以列选项")
+            raise node.error("options", "只有 choice 类型的事实可以列选项")
         return ()
     options: list[str] = []
-    for path, option in node.items("options"):
+    for path, option in node.nonempty_items("options"):
         if not isinstance(option, str) or not option.strip():
             raise RuleError(path, "应为非空文字")
         if option.strip() in options:
             raise RuleError(path, f"重复的选项 {option}")
         options.append(option.strip())
     if len(options) < 2:
-        raise RuleError(node.at("options"), "至少需要两个选项")
+        raise node.error("options", "至少需要两个选项")
     return tuple(options)
 
 
-def _range(node: Fields, kind: str) -> tuple[float | None, float | None]:
+def _range(node: Node, kind: str) -> tuple[float | None, float | None]:
     if kind not in NUMERIC_TYPES:
         for key in ("min", "max"):
             if node.has(key):
-                raise RuleError(node.at(key), "只有数值类型的事实可以写取值范围")
+                raise node.error(key, "只有数值类型的事实可以写取值范围")
         return None, None
-    low, high = node.opt_number("min"), node.opt_number("max")
+    low, high = node.opt_number("min", negative=True), node.opt_number("max", negative=True)
     if low is not None and high is not None and low > high:
-        raise RuleError(node.at("max"), "上限低于下限")
+        raise node.error("max", "上限低于下限")
     return low, high
 
 

@@ -1,4 +1,7 @@
-"""Conditions (`when:`) in rules: parsing, three-valued evaluation and Chinese descriptions."""
+"""Conditions (`when:`) in rules: what they are, their validation and their Chinese reading.
+
+Their three-valued evaluation against answers is scoring's (scoring/evaluate.py).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +9,10 @@ import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from scoring._fields import Fields, is_number
-from scoring.errors import RuleError
-from scoring.facts import NUMERIC_TYPES, Fact, require_fact
+from knowledge.errors import RuleError
+from knowledge.fields import Node, is_number
+from knowledge.rules.facts import NUMERIC_TYPES, Fact, Value, require_fact, rule_node
 
-Value = bool | int | float | str
 OPS: dict[str, Callable[[float, float], bool]] = {
     "==": operator.eq,
     "!=": operator.ne,
@@ -79,21 +81,21 @@ def parse_condition(raw: object, facts: Mapping[str, Fact], path: str) -> Condit
         raise RuleError(path, "条件应为事实编号或映射（fact/op/value、fact/in、all、any、not）")
     if "all" in raw or "any" in raw:
         key = "all" if "all" in raw else "any"
-        node = Fields(raw, path, (key,))
-        parts = tuple(parse_condition(c, facts, p) for p, c in node.items(key))
+        node = rule_node(raw, path, (key,))
+        parts = tuple(parse_condition(c, facts, p) for p, c in node.nonempty_items(key))
         return AllOf(parts) if key == "all" else AnyOf(parts)
     if "not" in raw:
-        node = Fields(raw, path, ("not",))
+        node = rule_node(raw, path, ("not",))
         return Not(parse_condition(node.raw("not"), facts, node.at("not")))
     if "in" in raw:
-        return _parse_one_of(Fields(raw, path, ("fact", "in")), facts)
-    return _parse_compare(Fields(raw, path, ("fact", "op", "value")), facts)
+        return _parse_one_of(rule_node(raw, path, ("fact", "in")), facts)
+    return _parse_compare(rule_node(raw, path, ("fact", "op", "value")), facts)
 
 
-def _parse_one_of(node: Fields, facts: Mapping[str, Fact]) -> OneOf:
-    fact = require_fact(facts, node.text("fact"), node.at("fact"), ("choice",))
+def _parse_one_of(node: Node, facts: Mapping[str, Fact]) -> OneOf:
+    fact = require_fact(facts, node.nonblank("fact"), node.at("fact"), ("choice",))
     options: list[str] = []
-    for path, option in node.items("in"):
+    for path, option in node.nonempty_items("in"):
         if option not in fact.options:
             raise RuleError(
                 path, f"不是事实 {fact.id} 的选项：{option}（可选：{'、'.join(fact.options)}）"
@@ -102,48 +104,27 @@ def _parse_one_of(node: Fields, facts: Mapping[str, Fact]) -> OneOf:
     return OneOf(fact.id, tuple(options))
 
 
-def _parse_compare(node: Fields, facts: Mapping[str, Fact]) -> Compare:
+def _parse_compare(node: Node, facts: Mapping[str, Fact]) -> Compare:
     fact = require_fact(
-        facts, node.text("fact"), node.at("fact"), ("bool", "choice", *NUMERIC_TYPES)
+        facts, node.nonblank("fact"), node.at("fact"), ("bool", "choice", *NUMERIC_TYPES)
     )
-    op = node.text("op")
+    op = node.nonblank("op")
     if op not in OPS:
-        raise RuleError(node.at("op"), f"应为 {' '.join(OPS)} 之一")
+        raise node.error("op", f"应为 {' '.join(OPS)} 之一")
     if "value" not in node.data:
-        raise RuleError(node.at("value"), "缺少字段")
+        raise node.error("value", "缺少字段")
     value = node.data["value"]
     if fact.numeric:
         if not is_number(value):
-            raise RuleError(node.at("value"), "应为数字")
+            raise node.error("value", "应为数字")
         return Compare(fact.id, op, float(value))
     if op not in ("==", "!="):
-        raise RuleError(node.at("op"), f"{fact.type} 类型的事实只能用 == 或 !=")
+        raise node.error("op", f"{fact.type} 类型的事实只能用 == 或 !=")
     if fact.type == "bool" and not isinstance(value, bool):
-        raise RuleError(node.at("value"), "应为 true 或 false")
+        raise node.error("value", "应为 true 或 false")
     if fact.type == "choice" and value not in fact.options:
-        raise RuleError(node.at("value"), f"不是事实 {fact.id} 的选项：{value}")
+        raise node.error("value", f"不是事实 {fact.id} 的选项：{value}")
     return Compare(fact.id, op, value)
-
-
-def evaluate(cond: Condition, answers: Mapping[str, Value]) -> bool | None:
-    """True/False, or None when an unanswered fact leaves the outcome unknown."""
-    if isinstance(cond, FactIs):
-        value = answers.get(cond.fact)
-        return None if value is None else value is True
-    if isinstance(cond, Compare):
-        value = answers.get(cond.fact)
-        return None if value is None else OPS[cond.op](value, cond.value)  # type: ignore[arg-type]
-    if isinstance(cond, OneOf):
-        value = answers.get(cond.fact)
-        return None if value is None else value in cond.options
-    if isinstance(cond, Not):
-        inner = evaluate(cond.condition, answers)
-        return None if inner is None else not inner
-    results = [evaluate(c, answers) for c in cond.conditions]
-    decisive = isinstance(cond, AnyOf)
-    if decisive in results:
-        return decisive
-    return None if None in results else not decisive
 
 
 def facts_used(cond: Condition) -> tuple[str, ...]:
@@ -157,7 +138,7 @@ def facts_used(cond: Condition) -> tuple[str, ...]:
     return tuple(out)
 
 
-def describe(cond: Condition, facts: Mapping[str, Fact]) -> str:
+def describe_condition(cond: Condition, facts: Mapping[str, Fact]) -> str:
     """A short Chinese reading of the condition, for reasons."""
     if isinstance(cond, FactIs):
         return fact_name(facts, cond.fact)
@@ -168,9 +149,9 @@ def describe(cond: Condition, facts: Mapping[str, Fact]) -> str:
     if isinstance(cond, OneOf):
         return "或".join(cond.options)
     if isinstance(cond, Not):
-        return f"非（{describe(cond.condition, facts)}）"
+        return f"非（{describe_condition(cond.condition, facts)}）"
     glue = "且" if isinstance(cond, AllOf) else "或"
-    return glue.join(describe(c, facts) for c in cond.conditions)
+    return glue.join(describe_condition(c, facts) for c in cond.conditions)
 
 
 def fact_name(facts: Mapping[str, Fact], fact_id: str) -> str:
@@ -195,9 +176,7 @@ __all__ = [
     "FactIs",
     "Not",
     "OneOf",
-    "Value",
-    "describe",
-    "evaluate",
+    "describe_condition",
     "fact_name",
     "facts_used",
     "parse_condition",
