@@ -51,7 +51,7 @@ json.dump({"site_packages": root, "total": total, "sizes": sizes}, sys.stdout)
 SMOKE = r"""
 import json, sys, tempfile
 from pathlib import Path
-from bot.reports.charts import Bar, bar_chart, cjk_font_path, covered
+from handlers.reports.charts import Bar, bar_chart, cjk_font_path, covered
 out = bar_chart(Path(tempfile.mkdtemp()) / "c.png", "各部门自评完成率", [Bar("市场监管局", 50, 100)], "", True)
 json.dump({"font": str(cjk_font_path()), "characters": len(covered()), "png_bytes": out.stat().st_size}, sys.stdout)
 """

@@ -10,9 +10,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot.reports import ReportError
-from bot.reports.charts import Bar, bar_chart
-from bot.reports.workbook import Cell, Sheet, write_workbook
+from handlers.reports import ReportError
+from handlers.reports.charts import Bar, bar_chart
+from handlers.reports.workbook import Cell, Sheet, write_workbook
 from handlers import results
 from handlers.core import FileAttachment, Incoming, Reply
 from handlers.county import CountyView, county_view, gap_lines, headline, progress_line, unit_ids

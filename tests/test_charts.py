@@ -13,8 +13,8 @@ from fontTools.pens.ttGlyphPen import TTGlyphPen
 from fontTools.ttLib import TTFont
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
-from bot.reports import ReportError, charts
-from bot.reports.charts import (
+from handlers.reports import ReportError, charts
+from handlers.reports.charts import (
     DONE,
     REPLACEMENT,
     TOTAL,
@@ -79,7 +79,7 @@ def test_the_font_covers_every_knowledge_base_label_and_gb2312(kb: KnowledgeBase
     text = "".join(labels(kb)) + "".join(CHART_TITLES)
     assert len(labels(kb)) > 100
     missing = sorted({c for c in text if ord(c) not in have})
-    assert not missing, f"rebuild the font with bot/reports/fonts/build_subset.py: {''.join(missing)}"
+    assert not missing, f"rebuild the font with handlers/reports/fonts/build_subset.py: {''.join(missing)}"
     hanzi = [bytes((row, cell)).decode("gb2312") for row in range(0xB0, 0xF8) for cell in range(0xA1, 0xFF)
              if (row, cell) not in {(0xD7, c) for c in range(0xFA, 0xFF)}]
     assert len(hanzi) == 6763 and all(ord(c) in have for c in hanzi)
@@ -133,7 +133,7 @@ def test_missing_characters_become_a_visible_box_logged_once(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(charts, "_REPORTED", set())
-    with caplog.at_level(logging.WARNING, logger="bot.reports.charts"):
+    with caplog.at_level(logging.WARNING, logger="handlers.reports.charts"):
         assert drawable("𠀀统计局\n") == f"{REPLACEMENT}统计局 "
         assert drawable("𠀀局") == f"{REPLACEMENT}局"
         assert drawable("质量强县") == "质量强县"

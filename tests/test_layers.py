@@ -76,12 +76,7 @@ def test_every_kind_of_import_is_seen(tmp_path: Path) -> None:
     [
         "knowledge",
         "scoring",
-        pytest.param(
-            "handlers",
-            marks=pytest.mark.xfail(
-                strict=True, reason="handlers still import bot.storage/bot.reports (moving)"
-            ),
-        ),
+        "handlers",
     ],
 )
 def test_a_layer_imports_nothing_above_it(layer: str) -> None:

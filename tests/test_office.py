@@ -14,7 +14,7 @@ from PIL import Image
 
 from bot.channels.console import ConsoleChannel
 from bot.cli import main
-from bot.reports.charts import DONE, TOTAL
+from handlers.reports.charts import DONE, TOTAL
 from handlers.core import Reply
 from handlers.store import Actor
 from knowledge.assignment import OFFICE

@@ -17,7 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from bot.reports import ReportError
+from handlers.reports import ReportError
 
 FONT_FILE = Path(__file__).resolve().parent / "fonts" / "NotoSansCJKsc-Regular-subset.otf"
 REPLACEMENT = "□"
@@ -44,7 +44,7 @@ class Bar:
 def cjk_font_path() -> Path:
     """The committed Noto Sans CJK SC subset."""
     if not FONT_FILE.is_file():
-        raise ReportError(f"找不到中文字体 {FONT_FILE.name}（应在 bot/reports/fonts/ 下）")
+        raise ReportError(f"找不到中文字体 {FONT_FILE.name}（应在 handlers/reports/fonts/ 下）")
     return FONT_FILE
 
 

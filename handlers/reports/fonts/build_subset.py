@@ -11,7 +11,7 @@ Needs fontTools (a test dependency, not a runtime one). Run it again when tests/
 reports a knowledge-base character the font lacks, with a full Noto Sans CJK SC Regular .otf
 (the one used was version 1.004 from the `mplfonts` 0.0.11 wheel; `pip download mplfonts`):
 
-    .venv/bin/python bot/reports/fonts/build_subset.py path/to/NotoSansCJKsc-Regular.otf
+    .venv/bin/python handlers/reports/fonts/build_subset.py path/to/NotoSansCJKsc-Regular.otf
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def wanted() -> list[int]:
 
 
 def main() -> int:
-    """Subset SOURCE into bot/reports/fonts/; print what was kept."""
+    """Subset SOURCE into handlers/reports/fonts/; print what was kept."""
     from fontTools import subset  # the build's only dependency beyond the standard library
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
