@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import sys
 import tomllib
 from collections.abc import Callable, Iterator, Sequence
@@ -12,9 +11,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from bot.commands.common import EXIT_INVALID, EXIT_OK, EXIT_USAGE, UsageError
 from knowledge.errors import KnowledgeError, NotFound
 
-EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
 EPILOG = """\
 示例：
@@ -50,10 +49,6 @@ ARGPARSE_ZH = {
     "unexpected option string: %s": "意外的选项：%s",
     "can't open '%(filename)s': %(error)s": "无法打开“%(filename)s”：%(error)s",
 }
-
-
-class UsageError(Exception):
-    """A command-line argument is wrong; the message is shown as one line."""
 
 
 def _zh(message: str) -> str:
@@ -149,24 +144,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INVALID
     except BrokenPipeError:
         return EXIT_OK
-
-
-def emit(args: argparse.Namespace, data: Any, text: str) -> None:
-    """Print JSON with --json, otherwise the Chinese text."""
-    if getattr(args, "json", False):
-        print(json.dumps(data, ensure_ascii=False, indent=2))
-    else:
-        print(text)
-
-
-def show_help(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
-    """A handler for a command given without its sub-command: its help, exit code 2."""
-
-    def handler(args: argparse.Namespace) -> int:
-        parser.print_help()
-        return EXIT_USAGE
-
-    return handler
 
 
 def _utf8_stdio() -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from bot.cli import emit, show_help
-from bot.commands.common import load_kb
+from bot.commands.common import emit, load_kb, show_help
 from knowledge import views
 from knowledge.responsibility import Responsibility
 

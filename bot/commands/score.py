@@ -11,8 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bot.cli import UsageError, emit
-from bot.commands.common import load_kb
+from bot.commands.common import UsageError, emit, load_kb
 from knowledge.departments import DepartmentIndex
 from knowledge.errors import NotFound
 from knowledge.model import Framework, Indicator, KnowledgeBase, Plan
