@@ -87,10 +87,10 @@ def load_form(name: str = APPLICATION, directory: Path = FORMS_DIR) -> Form:
     for i, section in enumerate(raw):
         if not isinstance(section, dict) or not section.get("section") or not isinstance(section.get("items"), list):
             raise KnowledgeError(path.name, f"[{i}]", "a section needs `section` and a list of `items`")
-        name = str(section["section"])
+        title = str(section["section"])
         source = source or str(section.get("source") or "")
-        headings[name] = str(section.get("heading") or name)
-        items += [_item(path.name, f"[{i}].items[{j}]", name, item) for j, item in enumerate(section["items"])]
+        headings[title] = str(section.get("heading") or title)
+        items += [_item(path.name, f"[{i}].items[{j}]", title, item) for j, item in enumerate(section["items"])]
     return Form(name, source, tuple(items), headings)
 
 
