@@ -50,7 +50,7 @@ NO_CHANNEL = (
     "没有配置任何渠道，只提供 /healthz 和 /metrics：请设置 QCBOT_TELEGRAM_TOKEN，"
     "或企业微信的 QCBOT_WECOM_BOT_TOKEN 与 QCBOT_WECOM_BOT_AES_KEY"
 )
-DRAIN_SECONDS = 30.0
+DRAIN_SECONDS = 8.0  # the whole stop, within Docker's default 10 s grace
 HEALTH_DB_SECONDS = 3.0  # /healthz reports the database as failed when `select 1` takes longer
 BOT_KEYS = ("wecom_bot_token", "wecom_bot_aes_key")
 APP_KEYS = ("wecom_corp_id", "wecom_agent_id", "wecom_secret", "wecom_token", "wecom_aes_key")
@@ -298,9 +298,14 @@ async def start_channels(channels: Channels) -> None:
 
 
 async def stop_channels(channels: Channels, drain_seconds: float = DRAIN_SECONDS) -> None:
-    """Stop the channels in reverse order, each finishing what it accepted; close the client."""
+    """Stop the channels in reverse order within one shared budget; close the client.
+
+    Each channel gets what the ones before it left of `drain_seconds` (at least a moment, so
+    that it can log what it drops), so the whole stop fits inside Docker's default 10 s.
+    """
+    deadline = time.monotonic() + drain_seconds
     for channel in reversed(channels.running):
-        await _logged(channel.stop(drain_seconds))
+        await _logged(channel.stop(max(deadline - time.monotonic(), 0.1)))
     await channels.session.close()
 
 
