@@ -8,6 +8,8 @@ States (per user per chat in `conversations`, position per user + plan + departm
     asking ──修改第N题──▶ editing(N, return_to=position) ──answer/跳过──▶ asking(return_to)
     asking ──暂停──▶ paused (position kept; 自评 resumes)      asking ──取消──▶ idle (progress dropped)
     asking ──这题什么意思？/a question──▶ asking (explanation or the librarian's answer, question again)
+    asking ──不清楚/说不准──▶ asking (nothing stored; 跳过 offered)
+    asking ──0.35 (percent)──▶ confirming(0.35% | 35%) ──1/2 or a button──▶ asking(position+1)
 """
 
 from __future__ import annotations
@@ -24,12 +26,16 @@ from handlers.store import Progress, Value
 from knowledge.answers import relevant_clauses
 from knowledge.display import clip, num, qty
 from knowledge.rules import Fact, describe_rule
-from scoring.answers import AnswerError, chinese_number, example, expected
+from scoring.answers import AnswerError, chinese_number, coerce, example, expected, num_text
+from scoring.errors import AmbiguousPercent, FutureDate, UnsureAnswer
 from scoring.questionnaire import Question, read_answer
 
 FLOW = "assess"
 PAYLOAD = "a:"
 RESUMABLE = ("active", "paused")
+CONFIRM = "confirm"  # chat state key: [fact id, reading 1, reading 2] while asking 0.35% or 35%
+SKIP_PAYLOAD = "skip"
+PICK = "="  # payload tail: a confirmed reading, "a:<fact>:=35"
 STALE = "这个按钮已过期（题目已答或不是你的题目）。发送“自评”继续。"
 HINT = "可回复“跳过”“上一题”“暂停”；不懂就问“这题什么意思？”"
 MAX_ASKED = 200  # longer unreadable answers are not put to the librarian
@@ -128,6 +134,9 @@ async def on_text(services: Services, message: Incoming, addressed: bool) -> lis
         await _leave(services, message)
         return None
     word = normalize(message.text)
+    picked = await _picked(session, word)
+    if picked is not None:
+        return await _record(session, picked)
     command = _command(session, word)
     if command is not None:
         return await command
@@ -136,7 +145,13 @@ async def on_text(services: Services, message: Incoming, addressed: bool) -> lis
     if _QUESTION.search(word):
         return await _side_question(session) if addressed else []
     try:
-        values = read_answer(session.current, message.text)
+        values = read_answer(session.current, message.text, session.services.today())
+    except UnsureAnswer as problem:
+        return [await _unsure(session, problem)] if addressed else []
+    except AmbiguousPercent as problem:
+        return [await _ask_percent(session, problem)] if addressed else []
+    except FutureDate as problem:
+        return [await _question(session, problem.message + "。")] if addressed else []
     except AnswerError as problem:
         return await _not_understood(session, word, problem) if addressed else []
     return await _record(session, values)
@@ -150,7 +165,13 @@ async def on_button(services: Services, message: Incoming, payload: str) -> list
     if not isinstance(session, Session) or session.current is None:
         return [Reply(STALE)]
     options = session.current.options
-    if session.current.fact.id != fact_id or not number.isdigit():
+    if session.current.fact.id != fact_id:
+        return [Reply(STALE)]
+    if number == SKIP_PAYLOAD:
+        return await _skip(session)
+    if number.startswith(PICK):
+        return await _pick(session, number[len(PICK):])
+    if not number.isdigit():
         return [Reply(STALE)]
     if not 1 <= int(number) <= len(options):
         return [await _question(session)]
@@ -213,23 +234,90 @@ async def _record(session: Session, values: dict[str, Value]) -> list[Reply]:
     """Store the answer and the next position in one transaction, then ask the next question."""
     if session.current is None:
         return []
-    services, fact = session.services, session.current.fact
+    services, question = session.services, session.current
+    fact = question.fact
     before = await _answers(session)
     moved = session.at(session.next_position())
     await services.storage.save_answers(
         services.plan.id, session.department, values, actor(session.message), progress=moved
     )
     head = "已保存：" + _show(fact, values[fact.id])
+    when = values.get(question.done_date.id) if question.done_date else None
+    if when is not None:
+        head += f"（完成日期：{when}）"
     old = before.get(fact.id)
     if old is not None and old != values[fact.id]:
         head += f"（原为{_show(fact, old)}）"
-    return await _go(replace(session, progress=moved), head)
+    return await _go(replace(session, progress=moved), head, edited=session.progress.return_to)
 
 
 async def _skip(session: Session) -> list[Reply]:
+    await _clear_pending(session)
     moved = session.at(session.next_position())
     await session.services.storage.save_progress(moved)
-    return await _go(replace(session, progress=moved), "已跳过。")
+    return await _go(replace(session, progress=moved), "已跳过。", edited=session.progress.return_to)
+
+
+async def _unsure(session: Session, problem: UnsureAnswer) -> Reply:
+    """不清楚 / 说不准: nothing is stored; the question again with 跳过 offered."""
+    q = session.current
+    number = q.number if q else 0
+    head = f"{problem.message}（以后可用“修改第{number}题”补填）。"
+    shown = await _question(session, head)
+    fact_id = q.fact.id if q else ""
+    skip = Choice("跳过", f"{PAYLOAD}{fact_id}:{SKIP_PAYLOAD}")
+    return replace(shown, choices=(*shown.choices, skip))
+
+
+async def _ask_percent(session: Session, problem: AmbiguousPercent) -> Reply:
+    """0.35 for a percent: ask 0.35% or 35%, remembering both readings until one is chosen."""
+    m, fact = session.message, session.current.fact if session.current else None
+    if fact is None:
+        return Reply("")
+    state = {"flow": FLOW, "plan": session.services.plan.id, "department": session.department,
+             CONFIRM: [fact.id, *problem.choices]}
+    await session.services.storage.set_state(m.channel, m.chat_id, m.user_id, state)
+    labels = [f"{num_text(v)}%" for v in problem.choices]
+    choices = tuple(
+        Choice(label, f"{PAYLOAD}{fact.id}:{PICK}{num_text(v)}")
+        for label, v in zip(labels, problem.choices, strict=True)
+    )
+    return Reply(f"{problem.message}\n1. {labels[0]}  2. {labels[1]}（回复序号或重新填写）", choices=choices)
+
+
+async def _picked(session: Session, word: str) -> dict[str, Value] | None:
+    """The reading chosen by a bare 1 or 2 after “0.35%还是35%？”; clears the question otherwise."""
+    m = session.message
+    state = await session.services.storage.state(m.channel, m.chat_id, m.user_id)
+    pending = state.get(CONFIRM) if state else None
+    if not pending:
+        return None
+    await _clear_pending(session)
+    fact = session.current.fact if session.current else None
+    if fact is None or pending[0] != fact.id or word not in ("1", "2"):
+        return None
+    return {fact.id: coerce(fact, float(pending[int(word)]))}
+
+
+async def _pick(session: Session, text: str) -> list[Reply]:
+    """A reading button pressed: store it (validated like any typed answer)."""
+    await _clear_pending(session)
+    fact = session.current.fact if session.current else None
+    try:
+        value = coerce(fact, float(text)) if fact is not None else None
+    except (AnswerError, ValueError):
+        return [Reply(STALE)]
+    if fact is None or value is None:
+        return [Reply(STALE)]
+    return await _record(session, {fact.id: value})
+
+
+async def _clear_pending(session: Session) -> None:
+    m = session.message
+    state = await session.services.storage.state(m.channel, m.chat_id, m.user_id)
+    if state and CONFIRM in state:
+        rest = {k: v for k, v in state.items() if k != CONFIRM}
+        await session.services.storage.set_state(m.channel, m.chat_id, m.user_id, rest)
 
 
 async def _back(session: Session) -> list[Reply]:
@@ -255,8 +343,19 @@ async def _cancel(session: Session) -> list[Reply]:
     return [Reply("已退出自评，已填的答案都保留。发送“自评”可重新开始。")]
 
 
-async def _go(session: Session, head: str) -> list[Reply]:
-    """Ask the question at the (already stored) position, or finish."""
+async def _go(session: Session, head: str, edited: int | None = None) -> list[Reply]:
+    """Ask the question at the (already stored) position, or finish.
+
+    After 修改第N题 from outside the sequence (`edited` = the end), unanswered questions are
+    counted instead of declaring the assessment complete.
+    """
+    if session.progress.position >= session.total and edited is not None:
+        missing = [q.number for q in session.questions if q.fact.id not in await _answers(session)]
+        if missing:
+            await _leave(session.services, session.message)
+            listed = "、".join(str(n) for n in missing[:10]) + ("…" if len(missing) > 10 else "")
+            return [Reply(f"{head}\n还有{len(missing)}/{session.total}题未答（第{listed}题）。"
+                          "发送“自评”继续。")]
     if session.progress.position >= session.total:
         await _leave(session.services, session.message)
         card = await results.report(session.services, session.department)

@@ -8,7 +8,7 @@ from handlers.core import Incoming, Reply
 from handlers.services import Services
 from scoring.answers import Value
 from scoring.questionnaire import department_assessment
-from scoring.report import department_headline, gap_lines, indicator_lines
+from scoring.report import department_headline, gap_lines, indicator_lines, unanswered_lines
 from scoring.results import Assessment
 
 NOT_BOUND = "你还没有绑定部门。先发送：/bind 部门名称，例如：/bind 市场监管局"
@@ -38,6 +38,7 @@ async def gaps_text(services: Services, department: str) -> str:
     assessment = _assess(services, department, answers)
     lines = [f"【{department}】失分项"]
     lines += gap_lines(assessment, MAX_GAPS, tasks=MAX_GAPS) or ["暂无可补回的分。"]
+    lines += unanswered_lines(assessment, MAX_GAPS)
     lines += _unanswered_line(services, department, answers)
     return "\n".join(lines)
 

@@ -16,6 +16,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,9 +24,10 @@ import yaml
 
 from knowledge.display import clip, num
 from knowledge.rules import Fact, Value
-from scoring.answers import MAX_LENGTH, AnswerProblem, validate_answers
+from scoring.answers import MAX_LENGTH, AnswerProblem, not_future, parse_answer, validate_answers
 from scoring.checklist import UNSCORED_KINDS, entries_of
-from scoring.errors import ScoringError
+from scoring.errors import AmbiguousPercent, AnswerError, FutureDate, ScoringError, UnsureAnswer
+from scoring.questionnaire import Question, read_answer
 
 if TYPE_CHECKING:
     from knowledge.model import Framework, Indicator
@@ -275,8 +277,60 @@ def check_answers(
 ) -> tuple[dict[str, Value], list[AnswerProblem]]:
     """Typed values and every problem (unknown fact, unreadable value) with what is expected."""
     return validate_answers(
-        facts, raw, unknown=lambda fact_id: _unknown(fact_id, facts), explain=lambda fact, _: expectation(fact)
+        facts, raw, unknown=lambda fact_id: _unknown(fact_id, facts), explain=_explain
     )
+
+
+def _explain(fact: Fact, problem: AnswerError) -> str:
+    """Unsure or ambiguous answers say so (您填的是0.35%还是35%？); others what is expected."""
+    if isinstance(problem, UnsureAnswer | AmbiguousPercent | FutureDate):
+        return file_message(problem)
+    return expectation(fact)
+
+
+def file_message(problem: AnswerError) -> str:
+    """The chat's message for a file: 不清楚 is left blank, 0.35 is written with its %."""
+    if isinstance(problem, UnsureAnswer):
+        return "不确定的答案不计入：查明后再填，或留空"
+    if isinstance(problem, AmbiguousPercent):
+        return f"{problem.message}请写明 %"
+    return problem.message
+
+
+def import_answers(
+    questions: Sequence[Question], raw: Mapping[str, str | None], today: date
+) -> tuple[dict[str, Value], list[AnswerProblem]]:
+    """The values of a department's file read exactly as chat answers, and every problem.
+
+    Only the department's questions are accepted; 不清楚 and a bare 0.35 percent are problems,
+    a task's completion date must not lie after `today`.
+    """
+    by_id: dict[str, tuple[Question, bool]] = {}
+    for q in questions:
+        by_id[q.fact.id] = (q, False)
+        if q.done_date is not None:
+            by_id[q.done_date.id] = (q, True)
+    values: dict[str, Value] = {}
+    problems: list[AnswerProblem] = []
+    for fact_id, text in raw.items():
+        found = by_id.get(fact_id)
+        if found is None:
+            problems.append(AnswerProblem(fact_id, text, "不是该部门的题目（事实编号有误或不归该部门）"))
+            continue
+        if text is None:
+            continue
+        q, is_date = found
+        try:
+            if is_date and q.done_date is not None:
+                when = parse_answer(q.done_date, text)
+                values[fact_id] = not_future(q.done_date, str(when), today)
+            else:
+                values.update(read_answer(q, text, today))
+        except (UnsureAnswer, AmbiguousPercent, FutureDate) as exc:
+            problems.append(AnswerProblem(fact_id, text, file_message(exc)))
+        except AnswerError:
+            problems.append(AnswerProblem(fact_id, text, expectation(q.done_date if is_date and q.done_date else q.fact)))
+    return values, problems
 
 
 def _unknown(fact_id: str, facts: Mapping[str, Fact]) -> str:

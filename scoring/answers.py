@@ -5,13 +5,17 @@ Reading rules, in short:
 * Text is NFKC-normalised first, so full-width digits and signs (２、％、，) read like ASCII.
 * bool: 是/有/对/√/yes/y/true/1/已…/…了 are 是; 否/没有/无/×/不/no/n/false/0/未… are 否.
 * count: a whole number ≥ 0 in digits or Chinese (3、三项、十二个、２); 无/没有 read as 0.
-* percent: 95%、95、百分之九十五. A bare decimal below 1 (0.95) is a fraction and reads as 95;
-  write 0.5% for half a percent. Bare whole numbers (1, 80) are percentages as written.
+* percent: 95%、95、百分之九十五. Bare whole numbers (1, 80) are percentages as written; a bare
+  number below 1 (0.35, 零点三五) is ambiguous (0.35% or 35%?) and raises AmbiguousPercent with both
+  readings, so the liaison chooses: budget shares are usually under 1%.
   A fact whose unit is ‰ takes ‰ values (5‰、千分之五、5); 0.5% is converted to 5‰.
 * number / amount: 1.5、1,200、一千二百、1.2万. 千/万/亿 multiply the number, except that the
   fact's own unit absorbs its magnitude: for unit 万元, 1.2万 and 12000元 are both 1.2.
 * choice: the option's text, its 1-based number in the list, a part of it that names one
   option only (书记 → 县委书记参会), or a close spelling; 否/没有 picks the only 未…/无… option.
+* a number whose unit is 百分点 also takes 个百分点 (0.05个百分点), as the templates' notes write it.
+* "don't know" (不清楚、不太清楚、说不准、无从得知、待确认、可能…) raises UnsureAnswer for every
+  type but text: a negated verb of knowing, being sure or remembering, or a hedge word.
 * date: 2026年5月12日、2026-05-12、2026.5.12、2026/5、2026年5月 → ISO 2026-05-12 / 2026-05.
 * text: any non-empty text with at least one letter or digit, at most 1,000 characters.
 
@@ -29,7 +33,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import date
 
 from knowledge.rules import Fact, Value
-from scoring.errors import AnswerError
+from scoring.errors import AmbiguousPercent, AnswerError, FutureDate, UnsureAnswer
 
 MAX_LENGTH = 1000
 MAX_MAGNITUDE = 1e15
@@ -101,6 +105,23 @@ _UNSURE = {
     "有无",
     "对不对",
 }
+# "don't know" by rule: a negation, optional degree words, then a verb of knowing / being sure /
+# remembering (不太清楚、不是很确定、无从得知、没记清); a verb with a negated result (说不准、记不清、
+# 拿不准); or a word that marks the answer as open (待确认、未知、可能、也许).
+_KNOW = (
+    "知道|清楚|确定|确认|确切|晓得|记得|记清|了解|肯定|得知|知晓|知悉|懂|好说|好讲|一定|好判断|"
+    "敢说|敢保证|能保证|能说|详|知"
+)
+_UNSURE_RULE = re.compile(
+    r"(?:不|没有?|未|无法|无从|难以|不能|没法|没办法)"
+    r"(?:是|太|很|大|怎么|十分|完全|甚|太过|能|敢|好|清|特别|非常|那么|都)*"
+    rf"(?:{_KNOW})"
+    r"|(?:记|说|搞|弄|拿|吃|想|分|讲|摸|查|看)不(?:清|准|得|太清|起来|好|透|到|出)"
+    r"|待(?:确认|核实|核查|查|定|了解|确定|统计|调查)|未知|不详|不明|尚不|存疑|没准|说不定"
+    r"|应该吧|吧$|不一定"
+    r"|not\s*sure|unsure|don'?t\s*know|dunno|idk|unknown|not\s*certain",
+)
+_HEDGE = re.compile(r"可能|也许|或许|大概|估计|好像|似乎|maybe|perhaps")  # not for numbers: 大概120万
 _NEGATIVE_PREFIXES = ("未", "没", "无", "不", "否", "尚未", "暂无", "还没", "从未")
 _TRIM = "。.!！~～,，;；、"
 _CLASSIFIERS = (
@@ -156,7 +177,7 @@ _ARABIC = re.compile(
 _CHINESE = re.compile(
     r"^(?P<num>[零〇一二两三四五六七八九十百千万亿]{1,24}(?:点[零〇一二三四五六七八九]{1,12})?)(?P<rest>.*)$"
 )
-_PREFIXES = ("大约", "约", "共计", "合计", "共", "累计", "总计")
+_PREFIXES = ("大约", "大概", "估计", "约", "共计", "合计", "共", "累计", "总计")
 _SUFFIXES = ("左右",)
 
 
@@ -188,7 +209,22 @@ def parse_answer(fact: Fact, raw: object) -> Value:
     reader = _READERS.get(fact.type)
     if reader is None:
         raise AnswerError(f"未知的事实类型 {fact.type}", fact.id)
+    if fact.type != "text" and is_unsure(text, hedged=not fact.numeric):
+        raise UnsureAnswer(UNSURE, fact.id)
     return reader(fact, text)
+
+
+UNSURE = "不确定的答案不会保存：查明后再答，或回复“跳过”"
+
+
+def is_unsure(text: str, hedged: bool = True) -> bool:
+    """True when the reply says the liaison does not know or is not sure (不太清楚、说不准、待确认).
+
+    `hedged` also counts hedge words (可能、大概) as not knowing; numbers take them as estimates.
+    """
+    word = re.sub(r"\s+", " ", text.lower())
+    rules = (_UNSURE_RULE, _HEDGE) if hedged else (_UNSURE_RULE,)
+    return any(rule.search(w) for rule in rules for w in (word, word.replace(" ", "")))
 
 
 def coerce(fact: Fact, raw: object) -> Value:
@@ -262,7 +298,7 @@ def example(fact: Fact) -> str:
         "bool": "是",
         "count": f"3{unit or '项'}",
         "percent": f"95{unit}",
-        "number": f"1.5{unit}",
+        "number": "0.05个百分点" if unit == "百分点" else f"1.5{unit}",
         "amount": f"120{unit or '万元'}",
         "choice": fact.options[0] if fact.options else "1",
         "date": "2026年5月12日",
@@ -300,7 +336,7 @@ def _read_bool(fact: Fact, text: str) -> bool:
 def read_bool(text: str) -> bool | None:
     """是 → True, 否 → False, None when the text is neither."""
     word = _compact(text)
-    if not word or word in _UNSURE:
+    if not word or word in _UNSURE or is_unsure(word):
         return None
     if word in _TRUE:
         return True
@@ -344,8 +380,15 @@ def _read_percent(fact: Fact, text: str) -> float:
     elif number.marker == "‰" and not permille:
         value /= 10
     elif not number.marker and number.fraction_form and not permille:
-        value *= 100
+        readings = (_checked_number(fact, _tidy(value)), _checked_number(fact, _tidy(value * 100)))
+        low, high = (num_text(v) for v in readings)
+        raise AmbiguousPercent(f"您填的是{low}%还是{high}%？", fact.id, readings)
     return _checked_number(fact, _tidy(value))
+
+
+def num_text(value: float) -> str:
+    """0.35 → "0.35", 35.0 → "35": a number as a liaison writes it."""
+    return f"{value:.12g}"
 
 
 def _read_number(fact: Fact, text: str) -> float:
@@ -431,7 +474,8 @@ def _chinese(body: str, marker: str) -> _Number | None:
     value = chinese_number(numeral)
     if value is None:
         return None
-    return _Number(value, marker, False, match["rest"], magnitude)
+    fraction_form = "点" in numeral and 0 < value < 1 and magnitude == 1
+    return _Number(value, marker, fraction_form, match["rest"], magnitude)
 
 
 def chinese_number(text: str) -> float | None:
@@ -481,6 +525,8 @@ def _allowed_rest(fact: Fact, rest: str) -> bool:
     unit = fact.unit
     scale = _unit_scale(unit)
     allowed = {unit, unit[1:] if scale != 1 else unit, *_CLASSIFIERS}
+    if unit == "百分点":
+        allowed.add("个百分点")
     return rest in allowed or rest.removesuffix("以上") in allowed
 
 
@@ -581,6 +627,18 @@ def _read_date(fact: Fact, text: str) -> str:
     except ValueError:
         raise AnswerError(f"不是有效日期，例如：{example(fact)}", fact.id) from None
     return when.isoformat() if day else when.isoformat()[:7]
+
+
+def not_future(fact: Fact, when: str, today: date) -> str:
+    """The completion date unchanged; AnswerError when it lies after today (2030-01 in 2026)."""
+    parts = [int(x) for x in when.split("-")]
+    start = date(parts[0], parts[1] if len(parts) > 1 else 1, parts[2] if len(parts) > 2 else 1)
+    if start > today:
+        raise FutureDate(
+            f"完成日期{when}晚于今天（{today.isoformat()}）：任务不能在将来完成；未完成请回复“否”",
+            fact.id,
+        )
+    return when
 
 
 def _date_numeral(match: re.Match[str]) -> str:

@@ -19,8 +19,10 @@ UNSCORED_KINDS = ("bonus", "veto", "rejection")
 def entries_of(indicator: Indicator) -> list[tuple[str, str, str]]:
     """(key, task text, units) per task: "<id>.<n>" over the item's tasks, or "<id>" for one task."""
     tasks: list[tuple[str, str]] = []
+    listed = any(line.tasks for line in indicator.lines)  # an empty 工作任务 cell is no task then
     for line in indicator.lines:
-        tasks.extend((task, line.units) for task in (line.tasks or (line.content,)))
+        own = line.tasks or (() if listed else (line.content,))
+        tasks.extend((task, line.units) for task in own)
     if not tasks:
         units = "、".join(u for u in (indicator.lead, indicator.support) if u)
         return [(indicator.id, indicator.title, units)]

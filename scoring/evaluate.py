@@ -230,7 +230,8 @@ def _efficacy(part: EfficacyPart, ctx: Context) -> PartScore:
         total_d += term.weight * d
         lines.append(line)
         used.append((name if part.weighted else "", bounds))
-        hints.append(_hint(term, bounds, name, ctx))
+        if d < 100 - EPS:  # advice names only what is still short of full marks
+            hints.append(_hint(term, bounds, name, ctx))
     score = part.points * total_d / 100.0
     estimate = _estimate(used)
     if part.weighted:
@@ -276,8 +277,8 @@ def _estimate(used: list[tuple[str, Bounds]]) -> str:
 
 
 def _hint(term: EfficacyTerm, bounds: Bounds, name: str, ctx: Context) -> str:
-    verb = "降低到" if term.direction == "lower" else "提高到"
-    return f"将{name}{verb}{qty(bounds.satisfied, _measure_unit(term.measure, ctx))}（x满意）"
+    verb = "降到" if term.direction == "lower" else "达到"
+    return f"{name}要{verb}{qty(bounds.satisfied, _measure_unit(term.measure, ctx))}"
 
 
 def _step_down(part: StepDownPart, ctx: Context) -> PartScore:

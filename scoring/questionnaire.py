@@ -8,7 +8,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from knowledge.rules import Fact, Value
-from scoring.answers import parse_answer
+from scoring.answers import not_future, parse_answer
 from scoring.checklist import UNSCORED_KINDS, checklist_facts, entries_of
 from scoring.engine import framework_facts, score_framework
 from scoring.errors import AnswerError
@@ -52,8 +52,11 @@ def questions_for(framework: Framework, indicators: Sequence[Indicator]) -> tupl
     return tuple(Question(n, ind, fact, when) for n, (ind, fact, when) in enumerate(pairs, 1))
 
 
-def read_answer(question: Question, text: str) -> dict[str, Value]:
-    """The values a natural answer gives (fact id → value); raises AnswerError with an example."""
+def read_answer(question: Question, text: str, today: date | None = None) -> dict[str, Value]:
+    """The values a natural answer gives (fact id → value); raises AnswerError with an example.
+
+    A checklist task also takes its completion date, which must not be after `today`.
+    """
     try:
         return {question.fact.id: parse_answer(question.fact, text)}
     except AnswerError as problem:
@@ -63,6 +66,8 @@ def read_answer(question: Question, text: str) -> dict[str, Value]:
             when = parse_answer(question.done_date, text)
         except AnswerError:
             raise problem from None
+        if isinstance(when, str):
+            not_future(question.done_date, when, today or date.today())
         return {question.fact.id: True, question.done_date.id: when}
 
 

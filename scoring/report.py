@@ -86,6 +86,25 @@ def indicator_lines(result: Assessment) -> list[str]:
     return ["各指标：", *lines[:MAX_ITEMS], *note]
 
 
+def unanswered_lines(result: Assessment, limit: int) -> list[str]:
+    """Indicators with unanswered questions and the points answering could still win, most first."""
+    found: list[tuple[float, str]] = []
+    for ind in result.indicators:
+        if not ind.missing or ind.kind != "indicator" or not ind.max:
+            continue
+        open_parts = [p for p in ind.parts if p.missing and not p.na]
+        room = min(sum(p.max - p.score for p in open_parts), ind.max - ind.score)
+        if room <= 0:
+            continue
+        labels = "、".join(dict.fromkeys(p.label for p in open_parts if p.label))
+        what = f"：未填{clip(labels, LABEL)}" if labels else ""
+        found.append((room, f"{ind.indicator} {clip(ind.title, LABEL)}{what}，答了最多可得{pts(room)}"))
+    found.sort(key=lambda item: -item[0])
+    if not found:
+        return []
+    return ["未答的题（答了可能得的分）：", *(f"· {line}" for _, line in found[:limit])]
+
+
 def gap_lines(
     result: Assessment, limit: int, who: bool = False, tasks: int | None = None
 ) -> list[str]:
@@ -139,7 +158,9 @@ def _status(result: Assessment, framework: Framework, department: bool) -> list[
     if result.checklist is not None:
         lines += _checklist_status(result, result.checklist)
     lines += _veto_status(result, framework)
-    if result.pass_line is not None:
+    if result.pass_line is not None and result.disqualified:
+        lines.append(f"合格线：{num(result.pass_line)}分（不予受理，得分不参与评定）")
+    elif result.pass_line is not None:
         verdict = "达到" if result.passed else "未达到"
         lines.append(f"合格线：{num(result.pass_line)}分，{verdict}")
     return lines

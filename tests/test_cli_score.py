@@ -208,7 +208,8 @@ def test_rejection_fails_hunan(
     data = score_json(capsys, "--framework", "hunan", "--answers", str(filled))
     assert data["disqualified"] and data["passed"] is False
     code, out, _ = run(capsys, "--framework", "hunan", "--answers", str(filled))
-    assert "不予受理条件：已触发——不予受理" in out and "合格线：800分，未达到" in out
+    assert "不予受理条件：已触发——不予受理" in out and "合格线：800分，未达到" not in out
+    assert "合格线：800分（不予受理，得分不参与评定）" in out
 
 
 # --- invalid files ----------------------------------------------------------------------------

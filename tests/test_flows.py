@@ -161,7 +161,8 @@ async def test_natural_answers(app: App) -> None:
     await person.say("修改第19题")
     assert "已保存：95%" in await person.say("百分之九十五")
     await person.say("修改第20题")
-    assert "已保存：95%" in await person.say("0.95")
+    assert "您填的是0.95%还是95%？" in await person.say("0.95")
+    assert "已保存：95%" in await person.say("2")
     stored = answers(app, "市场监管局")
     assert stored["i15_intl_member"] == "3" and stored["i17_a_coverage"] == "95.0"
     assert stored["i3_publicity"] == "false" and stored["i9_fund_standard"] == "true"

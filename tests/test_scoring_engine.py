@@ -662,7 +662,7 @@ def test_framework_totals_subtotals_and_gaps() -> None:
         ("2", "b", 0.2),
     ]
     assert result.gaps[1].action == "做好b，可再得1分"
-    assert result.gaps[2].action == "做好b，将部分b提高到100%（x满意），可再得0.2分"
+    assert result.gaps[2].action == "做好b，部分b要达到100%，可再得0.2分"
     assert result.gaps[2].estimated
     assert result.estimated
     assert result.missing == ("fraud",)
@@ -778,7 +778,7 @@ def test_to_dict_is_json() -> None:
         "part": "b",
         "label": "部分b",
         "points": 0.36,
-        "action": "做好b，将部分b提高到100%（x满意），可再得0.36分",
+        "action": "做好b，部分b要达到100%，可再得0.36分",
         "departments": [],
         "estimated": True,
     }
@@ -829,7 +829,8 @@ def checklist_framework() -> Framework:
     )
     lines = (
         Line("内容一", ("1.任务甲", "2.任务乙"), "县委办、市场监管局"),
-        Line("内容二", (), "县创建办公室"),
+        Line("内容二", ("内容二",), "县创建办公室"),
+        Line("内容三", (), ""),  # an empty 工作任务 cell (Henan item 11): no task
     )
     return Framework(
         id="c",
@@ -854,6 +855,7 @@ def test_checklist_completion_overdue_and_bonus() -> None:
     fw = checklist_framework()
     facts = framework_facts(fw)
     assert {"1.1", "1.2", "1.3", "2", "3", "1.1.date", "praise"} <= set(facts)
+    assert "1.4" not in facts
     answers = {
         "1.1": "是",
         "1.2": False,

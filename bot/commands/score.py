@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import getpass
 import json
 import sys
 from collections.abc import Callable
@@ -12,18 +14,26 @@ from pathlib import Path
 from typing import Any
 
 from bot.commands.common import UsageError, emit, load_kb
+from bot.storage import Actor, Storage
+from knowledge.assignment import answerable
 from knowledge.departments import DepartmentIndex
 from knowledge.errors import NotFound
 from knowledge.model import Framework, Indicator, KnowledgeBase, Plan
 from knowledge.responsibility import Responsibility
+from knowledge.rules import Value
 from scoring.answer_file import (
+    AnswerFile,
     AnswerFileError,
     check_answers,
+    import_answers,
     problem_line,
     read_answer_file,
     render_template,
 )
+from scoring.answer_workbook import read_workbook, write_workbook
+from scoring.answers import AnswerProblem
 from scoring.engine import framework_facts, indicator_units, score_framework
+from scoring.questionnaire import questions_for
 from scoring.report import full_text
 
 EPILOG = """\
@@ -33,9 +43,13 @@ EPILOG = """\
   qcbot score --plan pingyin --answers 答案.yaml
   qcbot score --framework hunan --answers 答案.yaml --json
   qcbot score --plan jinan --answers 答案.yaml --today 2020-01-15
+  qcbot score --plan pingyin --department 财政局 --template --format xlsx -o 财政局.xlsx
+  qcbot score --plan pingyin --department 财政局 --answers 财政局.xlsx
+  qcbot score --plan pingyin --department 财政局 --answers 财政局.xlsx --save --db qcbot.db --user 李四
 
 答案文件：每行“事实编号: 答案”，留空表示未填报；答案写法与对话中相同（是/否、95%、三项、
-选项文字或序号、2026-05-12）。答案有误时逐条列出全部问题、不计分，退出码 2。
+选项文字或序号、2026-05-12）。答案有误时逐条列出全部问题、不计分，退出码 2。xlsx 工作簿（--format xlsx 生成）同样读取。
+--save：按对话中的同样规则核对后，把该部门的答案存入 --db 数据库（修改记录的渠道为 file）。
 
 --json 输出评估结果（键名稳定）：
   framework, total, max, bonus, pass_line, passed, disqualified, vetoes[], status, estimated,
@@ -72,7 +86,10 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     score.add_argument(
         "--framework", "-f", help="评价体系（无方案时用）：shandong、hunan、henan、jinan"
     )
-    score.add_argument("--template", action="store_true", help="生成答案填报模板（YAML）")
+    score.add_argument("--template", action="store_true", help="生成答案填报模板（YAML 或 xlsx）")
+    score.add_argument(
+        "--format", choices=("yaml", "xlsx"), default="yaml", help="模板格式：yaml（默认）或 xlsx"
+    )
     score.add_argument("--answers", "-a", type=Path, metavar="FILE", help="填好的答案文件")
     score.add_argument("--department", "-d", help="只看该部门负责的指标，如：市场监管局")
     score.add_argument(
@@ -80,6 +97,11 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     )
     score.add_argument("--today", metavar="YYYY-MM-DD", help="判断任务逾期的日期（默认今天）")
     score.add_argument("--json", action="store_true", help="输出 JSON（键名见下）")
+    score.add_argument(
+        "--save", action="store_true", help="把答案导入数据库（需 --db、--plan、--department）"
+    )
+    score.add_argument("--db", type=Path, metavar="DB", help="--save 写入的 SQLite 数据库")
+    score.add_argument("--user", help="--save 时记录的导入人（默认当前系统用户）")
     score.set_defaults(handler=cmd_score)
 
 
@@ -116,6 +138,8 @@ def cmd_score(args: argparse.Namespace) -> int:
     scope = _scope(kb, args)
     if args.template:
         return _write_template(scope, args)
+    if args.save:
+        return _save(kb, scope, args)
     return _score(scope, args)
 
 
@@ -175,6 +199,8 @@ def _department(kb: KnowledgeBase, text: str) -> str:
 
 
 def _write_template(scope: Scope, args: argparse.Namespace) -> int:
+    if args.format == "xlsx":
+        return _write_workbook(scope, args)
     target = f"--plan {scope.plan.id}" if scope.plan else f"--framework {scope.framework.id}"
     dept = f" --department {scope.department}" if scope.department else ""
     header = [f"质量强县自评答案 —— {scope.title}"]
@@ -199,25 +225,93 @@ def _write_template(scope: Scope, args: argparse.Namespace) -> int:
     return 0
 
 
+def _write_workbook(scope: Scope, args: argparse.Namespace) -> int:
+    if args.output is None:
+        raise UsageError("xlsx 模板须用 -o 指定文件，如 -o 答案.xlsx")
+    target = f"--plan {scope.plan.id}" if scope.plan else f"--framework {scope.framework.id}"
+    dept = f" --department {scope.department}" if scope.department else ""
+    lines = [f"质量强县自评答案 —— {scope.title}"]
+    if scope.department:
+        lines.append(f"部门：{scope.department_name}（只含该部门负责的指标）")
+    lines += [
+        "",
+        "填写方法：",
+        "1. 在“答案”表的黄色格子里填写，其他格子已锁定；留空表示未填报。",
+        "2. 是/否题、选择题从下拉列表选择；数字按“单位”列的单位填写。",
+        "3. 百分数写 95% 或 35；小于1的百分数请带 %（0.35%），只写 0.35 会被退回，请写明是0.35%还是35%。",
+        "4. 变动幅度写“0.05个百分点”或 0.05，下降填负数；日期写 2026-05-12 或 2026年5月。",
+        "5. 清单任务：已完成写“是”，可在“完成日期”列填完成日期（不能晚于今天）。",
+        "6. 请勿增删列、不要修改隐藏的编号列。",
+        "",
+        f"打分：qcbot score {target}{dept} --answers 本文件",
+        f"导入：qcbot score {target}{dept} --answers 本文件 --save --db 数据库 --user 姓名",
+    ]
+    questions = questions_for(scope.framework, scope.indicators())
+    try:
+        count = write_workbook(args.output, questions, scope.verbatim, lines)
+    except AnswerFileError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"已写出模板 {args.output}：{count} 道题")
+    return 0
+
+
+def _read(path: Path) -> AnswerFile:
+    try:
+        return read_workbook(path) if path.suffix.lower() == ".xlsx" else read_answer_file(path)
+    except AnswerFileError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _report_problems(args: argparse.Namespace, problems: list[AnswerProblem], lines: dict[str, int]) -> int:
+    problems = sorted(problems, key=lambda p: lines.get(p.fact, 0))
+    if args.json:
+        out = {"file": str(args.answers), "problems": [p.to_dict() for p in problems]}
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+    print(f"答案文件 {args.answers} 有 {len(problems)} 处问题，未打分：", file=sys.stderr)
+    for problem in problems:
+        where = f"第{lines[problem.fact]}行 " if args.answers.suffix.lower() == ".xlsx" and problem.fact in lines else ""
+        print(f"  {where}{problem_line(problem)}", file=sys.stderr)
+    return 2
+
+
+# --- importing into the store -----------------------------------------------------------------
+
+
+def _save(kb: KnowledgeBase, scope: Scope, args: argparse.Namespace) -> int:
+    if args.db is None or scope.plan is None or scope.department is None:
+        raise UsageError("--save 需要 --db 数据库、--plan 方案和 --department 部门")
+    answers = _read(args.answers)
+    indicators = answerable(Responsibility(kb, scope.plan), scope.department)
+    questions = questions_for(scope.framework, indicators)
+    values, problems = import_answers(questions, answers.values, _today(args.today))
+    problems = [*answers.problems, *problems]
+    if problems:
+        return _report_problems(args, problems, answers.lines)
+    user = args.user or getpass.getuser()
+    changed = asyncio.run(_store(args.db, scope.plan.id, scope.department, values, user))
+    print(f"已导入{scope.department_name}的 {len(values)} 个答案（{changed} 个有变化）到 {args.db}，"
+          f"导入人：{user}，渠道：file")
+    return 0
+
+
+async def _store(db: Path, plan: str, department: str, values: dict[str, Value], user: str) -> int:
+    storage = await Storage.open(db)
+    try:
+        return len(await storage.save_answers(plan, department, values, Actor("file", user, user)))
+    finally:
+        await storage.close()
+
+
 # --- scoring ----------------------------------------------------------------------------------
 
 
 def _score(scope: Scope, args: argparse.Namespace) -> int:
     today = _today(args.today)
-    try:
-        answers = read_answer_file(args.answers)
-    except AnswerFileError as exc:
-        raise UsageError(str(exc)) from None
+    answers = _read(args.answers)
     values, bad = check_answers(framework_facts(scope.framework), answers.values)
-    problems = sorted([*answers.problems, *bad], key=lambda p: answers.lines.get(p.fact, 0))
+    problems = [*answers.problems, *bad]
     if problems:
-        if args.json:
-            out = {"file": str(args.answers), "problems": [p.to_dict() for p in problems]}
-            print(json.dumps(out, ensure_ascii=False, indent=2))
-        print(f"答案文件 {args.answers} 有 {len(problems)} 处问题，未打分：", file=sys.stderr)
-        for problem in problems:
-            print(f"  {problem_line(problem)}", file=sys.stderr)
-        return 2
+        return _report_problems(args, problems, answers.lines)
     result = score_framework(
         scope.framework,
         values,
