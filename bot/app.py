@@ -15,6 +15,7 @@ from bot import metrics
 from bot.config import Config, ConfigError
 from bot.scheduler import Outbox, Scheduler
 from bot.storage import Storage
+from handlers import evidence
 from handlers.ask import ABSTAINED
 from handlers.core import Incoming, Reply
 from handlers.dispatch import Dispatcher
@@ -125,7 +126,9 @@ async def create_app(
         rules=rules,
         export_dir=Path(config.export_dir).expanduser().resolve(),
         campaign_year=config.campaign_year,
+        evidence_max_bytes=max(config.evidence_max_mb, 1) * 1024 * 1024,
     )
+    await evidence.check_store(services)  # files stored but never recorded → 未登记材料
     outbox = Outbox()
     app = App(config, kb, librarian, storage, MeteredDispatcher(services), outbox, Scheduler(services, outbox, now))
     # The knowledge base and index are built once and never freed: move them out of the

@@ -37,6 +37,7 @@ class Config:
     export_dir: str = "qcbot-exports"
     cache_dir: str = ""  # the built question index; "" = $XDG_CACHE_HOME/qcbot or ~/.cache/qcbot
     log_level: str = "INFO"
+    evidence_max_mb: int = 20  # largest evidence file accepted (证实性材料), in MB
     # HTTP server (qcbot serve)
     host: str = "0.0.0.0"
     port: int = 8080

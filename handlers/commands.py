@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from handlers import ask, assess, bind, office, results
+from handlers import ask, assess, bind, evidence, office, results
 from handlers.core import Incoming, Reply
 from handlers.help import help_reply
+from handlers.package.flow import on_package
 from handlers.reminders import commands as remind
 from handlers.services import Services, normalize
 
@@ -100,6 +101,22 @@ COMMANDS: tuple[Command, ...] = (
         "/chart", "图表：各一级指标得分、各部门完成率", "/chart", office.on_chart, ("图表",),
         admin=True,
     ),
+    Command(
+        "/evidence", "本部门证实性材料（按指标编号；管理员：全县）；直接发文件即可提交", "/evidence",
+        evidence.on_list, ("材料", "我的材料", "证实性材料"), takes_args=True, reshow=True,
+    ),
+    Command(
+        "/withdraw", "撤回一份材料（编号见 /evidence）", "删除材料 3", evidence.on_withdraw,
+        ("删除材料", "撤回材料"), takes_args=True, reshow=True,
+    ),
+    Command(
+        "/rename", "给一份材料改名", "重命名材料 3 标准发布公告截图", evidence.on_rename,
+        ("重命名材料", "材料改名"), takes_args=True, reshow=True,
+    ),
+    Command(
+        "/package", "打包申报材料：申请表、证实性材料、材料清单目录、缺项报告", "/package",
+        on_package, ("申报材料", "打包材料"), admin=True,
+    ),
 )
 UNKNOWN = Command("/unknown", "", "", _unknown)
 
@@ -108,6 +125,7 @@ BUTTONS: dict[str, Route] = {
     assess.PAYLOAD: assess.on_button,
     ask.CHOICE_PAYLOAD: ask.on_choice,
     bind.PAYLOAD: bind.on_button,
+    evidence.PAYLOAD: evidence.on_button,
 }
 
 

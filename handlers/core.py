@@ -10,6 +10,7 @@ fields come out holding only what UTF-8, SQLite, logs and the chat platforms can
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
@@ -57,6 +58,46 @@ def clean_key(value: object, limit: int = KEY_LIMIT) -> str:
     return key[:limit]
 
 
+Chunks = Callable[[], AsyncIterator[bytes]]
+
+
+class AttachmentUnavailable(Exception):
+    """A channel could not fetch an attachment's bytes (expired link, truncated, bad crypto)."""
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file or photo a user sent: what the channel declares, and how to get its bytes.
+
+    Exactly one of `fetch` (an async iterator of byte chunks, so the size limit is checked as the
+    bytes arrive and nothing is held whole) or `path` (a local file: the console) is set. `name`,
+    `size` and `media_type` are the sender's claims; the intake trusts none of them.
+    """
+
+    name: str
+    size: int | None = None  # declared size in bytes, None when the channel does not say
+    media_type: str = ""  # declared type (mime or the channel's kind: "image", "file")
+    fetch: Chunks | None = None
+    path: Path | None = None
+
+    def __post_init__(self) -> None:
+        """Bound the declared name (the intake neutralises it further)."""
+        object.__setattr__(self, "name", clean_text(self.name, KEY_LIMIT))
+        object.__setattr__(self, "media_type", clean_key(self.media_type, 100))
+
+    async def chunks(self, size: int = 64 * 1024) -> AsyncIterator[bytes]:
+        """The file's bytes, chunk by chunk, from the channel or the local path."""
+        if self.fetch is not None:
+            async for chunk in self.fetch():
+                yield chunk
+        elif self.path is not None:
+            with self.path.open("rb") as handle:
+                while chunk := handle.read(size):
+                    yield chunk
+        else:
+            raise AttachmentUnavailable("no way to fetch the attachment")
+
+
 @dataclass(frozen=True)
 class Incoming:
     """One message (or button press) from a user, as every channel reports it."""
@@ -70,6 +111,7 @@ class Incoming:
     payload: str | None = None  # a pressed button's data, when the message is a press
     message_id: str = ""  # the channel's id for de-duplication, where it has one
     mentioned: bool = False  # the bot was @-mentioned or replied to (groups)
+    attachment: Attachment | None = field(default=None, compare=False)  # a file or photo sent
 
     def __post_init__(self) -> None:
         """Make every field safe as it enters the core (see `clean_text`, `clean_key`)."""

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from handlers.services import Services
-from handlers.store import StoredAnswer
+from handlers.store import EvidenceFile, StoredAnswer
 from knowledge.assignment import OFFICE, bind_problem
 from knowledge.display import num
 from scoring.answers import Value
@@ -29,6 +29,12 @@ class CountyView:
     departments: tuple[DepartmentProgress, ...]
     rows: tuple[StoredAnswer, ...]
     answers: dict[str, Value]  # merged: the most recent answer to each fact
+    evidence: tuple[EvidenceFile, ...] = field(default=())  # the active evidence files
+
+    def evidence_of(self, department: str | None = None) -> tuple[int, int]:
+        """(files, indicators with a file) of one department, or of the county (None)."""
+        files = [f for f in self.evidence if department in (None, f.department)]
+        return len(files), len({f.indicator for f in files if f.indicator})
 
 
 def departments_to_assess(services: Services) -> list[str]:
@@ -80,7 +86,8 @@ async def county_view(services: Services) -> CountyView:
         for dept in departments_to_assess(services)
     ]
     progress.sort(key=lambda p: (-p.max, -p.questions, p.department))
-    return CountyView(assessment, tuple(progress), tuple(rows), merged)
+    evidence = tuple(await services.storage.evidence(plan.id))
+    return CountyView(assessment, tuple(progress), tuple(rows), merged, evidence)
 
 
 async def unfinished_departments(services: Services) -> frozenset[str]:
@@ -104,16 +111,23 @@ def headline(view: CountyView) -> str:
     return county_headline(view.assessment)
 
 
-def progress_line(p: DepartmentProgress, checklist: bool) -> str:
-    """· 市场监管局：指标12项，已答8项；完成67%（32/47题）；估分22.5/34分；联络员1人."""
+def progress_line(p: DepartmentProgress, checklist: bool, evidence: tuple[int, int] | None = None) -> str:
+    """· 市场监管局：指标12项，已答8项；完成67%（32/47题）；估分22.5/34分；联络员1人；材料3份（2项）."""
     points = (
         f"任务完成{p.tasks_done}/{p.tasks}项" if checklist else f"估分{num(p.score)}/{num(p.max)}分"
     )
     who = f"联络员{p.liaisons}人" if p.liaisons else "未绑定联络员"
+    files = f"；材料{evidence[0]}份（{evidence[1]}项）" if evidence is not None else ""
     return (
         f"· {p.department}：指标{p.indicators}项，已答{p.answered_indicators}项；"
-        f"完成{num(p.percent, 1)}%（{p.answered}/{p.questions}题）；{points}；{who}"
+        f"完成{num(p.percent, 1)}%（{p.answered}/{p.questions}题）；{points}；{who}{files}"
     )
+
+
+def evidence_headline(view: CountyView, indicators: int) -> str:
+    """证实性材料：12份，覆盖8/43项指标."""
+    files, covered = view.evidence_of()
+    return f"证实性材料：{files}份，覆盖{covered}/{indicators}项指标"
 
 
 def gap_lines(view: CountyView, limit: int) -> list[str]:

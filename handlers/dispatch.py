@@ -6,7 +6,7 @@ import asyncio
 import logging
 from weakref import WeakValueDictionary
 
-from handlers import ask, assess, bind
+from handlers import ask, assess, bind, evidence
 from handlers.commands import BUTTONS, CommandCall, parse_command
 from handlers.core import Incoming, Reply
 from handlers.help import admin_only
@@ -61,6 +61,8 @@ class Dispatcher:
     async def _route(self, message: Incoming) -> list[Reply]:
         if message.payload is not None:
             return await self._button(message, message.payload)
+        if message.attachment is not None:
+            return await evidence.on_file(self.services, message)
         call = parse_command(message.text)
         if call is not None:
             return await self._command(message, call)
@@ -69,6 +71,10 @@ class Dispatcher:
         addressed = message.mentioned or message.chat_type == "private"
         if flow == bind.FLOW and state is not None:
             return await bind.on_text(self.services, message, state, addressed)
+        if flow == evidence.FLOW and state is not None:
+            replies = await evidence.on_text(self.services, message, state)
+            if replies is not None:
+                return replies
         if flow == assess.FLOW:
             replies = await assess.on_text(self.services, message, addressed)
             if replies is not None:
@@ -85,6 +91,9 @@ class Dispatcher:
             idle = await assess.idle_reply(self.services, message)
             if idle is not None:
                 return idle
+        materials = await evidence.on_materials_question(self.services, message)
+        if materials is not None:
+            return materials
         name = bind.intro_name(message.text)
         if name is not None:
             return await bind.resolve(self.services, message, name)

@@ -6,24 +6,33 @@ Who may run them is the command table's `admin` flag, checked once by the dispat
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from handlers import results
+from handlers.core import FileAttachment, Incoming, Reply
+from handlers.county import (
+    CountyView,
+    county_view,
+    evidence_headline,
+    gap_lines,
+    headline,
+    progress_line,
+    unit_ids,
+)
+from handlers.reminders.messages import all_deadlines
 from handlers.reports import ReportError
 from handlers.reports.charts import Bar, bar_chart
 from handlers.reports.workbook import Cell, Sheet, write_workbook
-from handlers import results
-from handlers.core import FileAttachment, Incoming, Reply
-from handlers.county import CountyView, county_view, gap_lines, headline, progress_line, unit_ids
-from handlers.reminders.messages import all_deadlines
-from handlers.services import Services
+from handlers.services import SHANGHAI, Services
 from knowledge.display import num, qty
 from knowledge.model import Deadline
 from knowledge.rules import Fact
 from scoring.checklist import checklist_indicators
 from scoring.engine import framework_facts
 from scoring.questionnaire import Question
+from scoring.report import unanswered_lines
 from scoring.results import Assessment
 
 MAX_GAPS = 10
@@ -47,7 +56,8 @@ async def progress_text(services: Services) -> str:
     checklist = view.assessment.checklist is not None
     stamp = services.local_now().strftime("%Y-%m-%d %H:%M")
     lines = [f"【{services.plan.county}】各部门自评进度（{stamp}）", headline(view)]
-    lines += [progress_line(p, checklist) for p in view.departments]
+    lines.append(evidence_headline(view, len(services.framework.indicators)))
+    lines += [progress_line(p, checklist, view.evidence_of(p.department)) for p in view.departments]
     bound = sum(1 for p in view.departments if p.liaisons)
     lines.append(f"共{len(view.departments)}个部门，{bound}个已绑定联络员。/export 导出明细，/chart 看图。")
     return "\n".join(lines)
@@ -65,9 +75,11 @@ async def on_gaps(services: Services, message: Incoming, args: str) -> list[Repl
     view = await county_view(services)
     lines = [f"【{services.plan.county}】全县失分项（按可补回分值排序，再列未完成任务）", headline(view)]
     lines += gap_lines(view, MAX_GAPS) or ["暂无可补回的分。"]
+    lines.append(evidence_headline(view, len(services.framework.indicators)) + "（/evidence 看明细）")
     if len(view.assessment.gaps) > MAX_GAPS:
         total = num(sum(g.points for g in view.assessment.gaps))
         lines.append(f"…共{len(view.assessment.gaps)}项、合计{total}分，/export 的“指标得分”表有全部。")
+    lines += unanswered_lines(view.assessment, MAX_GAPS)
     lines += unanswered_line(view.assessment)
     lines.append("看某部门：/gaps 部门名称")
     return [Reply("\n".join(lines))]
@@ -170,7 +182,7 @@ def answer_rows(
     """One row per stored answer: department, indicator, question, answer, who (name) and when."""
     facts = framework_facts(services.framework)
     out: list[tuple[Cell, ...]] = []
-    for row in view.rows:
+    for row in sorted(view.rows, key=lambda r: _question_order(services, r.department, r.fact_id)):
         asked = _questions(services, row.department)
         question = asked.get(row.fact_id)
         fact = question.fact if question is not None else facts.get(row.fact_id)
@@ -181,9 +193,26 @@ def answer_rows(
         who = names.get((row.channel, row.updated_by)) or row.updated_by
         out.append((
             row.department, indicator.id if indicator else "", indicator.label if indicator else "",
-            text, show(fact, row.value), who, row.updated_at, CHANNELS.get(row.channel, row.channel),
+            text, show(fact, row.value), who, beijing_time(row.updated_at),
+            CHANNELS.get(row.channel, row.channel),
         ))
     return out
+
+
+def beijing_time(stamp: str) -> str:
+    """A stored UTC ISO time as Beijing time, 2026-05-12 09:30 (the text unchanged if unreadable)."""
+    try:
+        when = datetime.fromisoformat(stamp)
+    except (TypeError, ValueError):
+        return stamp
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(SHANGHAI).strftime(
+        "%Y-%m-%d %H:%M")
+
+
+def _question_order(services: Services, department: str, fact_id: str) -> tuple[str, int, str]:
+    """Sort key: department, then the question's number (answers of no question last)."""
+    question = _questions(services, department).get(fact_id)
+    return (department, question.number if question else 10**6, fact_id)
 
 
 def _questions(services: Services, department: str) -> dict[str, Question]:

@@ -45,6 +45,7 @@ class Services:
     rules: Rules = field(default_factory=lambda: Rules(WorkingTime(SHANGHAI)))
     export_dir: Path = Path("qcbot-exports")
     campaign_year: int | None = None
+    evidence_max_bytes: int = 20 * 1024 * 1024  # the largest evidence file accepted
     conversations: Conversations = field(default_factory=Conversations)
     framework: Framework = field(init=False)
     responsibility: Responsibility = field(init=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from knowledge.rules import Value
@@ -158,6 +159,26 @@ class StoredHoliday:
     created_at: str
 
 
+@dataclass(frozen=True)
+class EvidenceFile:
+    """One file a department sent as 证实性材料 for an indicator (content-addressed)."""
+
+    id: int
+    plan: str
+    framework: str
+    indicator: str  # indicator id in the plan's framework ("14"); "" while unassigned
+    department: str
+    uploader: str  # user name (or id)
+    channel: str
+    user_id: str
+    name: str  # neutralised original file name
+    size: int
+    media_type: str  # detected from content: application/pdf, image/png, …
+    sha256: str
+    received_at: str  # ISO UTC
+    status: str = "active"  # active | withdrawn
+
+
 class Store(Protocol):
     """Durable storage as the flows use it; every call is async and safe to await from the loop."""
 
@@ -220,6 +241,36 @@ class Store(Protocol):
     async def settle_claims(self, keys: Iterable[str], status: str, detail: str = "") -> None: ...
     async def claimed(self, keys: Iterable[str]) -> dict[str, ClaimState]: ...
     async def pending_claims(self) -> dict[str, ClaimState]: ...
+
+    # evidence (证实性材料): content-addressed files under the data directory, one row each
+    async def add_evidence(
+        self,
+        plan: str,
+        framework: str,
+        indicator: str,
+        department: str,
+        who: Actor,
+        name: str,
+        size: int,
+        media_type: str,
+        sha256: str,
+    ) -> EvidenceFile: ...
+    async def evidence(
+        self,
+        plan: str,
+        department: str | None = None,
+        indicator: str | None = None,
+        include_withdrawn: bool = False,
+    ) -> list[EvidenceFile]: ...
+    def evidence_path(self, sha256: str) -> Path: ...
+    def evidence_spool(self) -> Path: ...
+    def clear_spool(self, older_than: float = 3600.0) -> int: ...
+    async def evidence_file(self, evidence_id: int) -> EvidenceFile | None: ...
+    async def claim_evidence(self, plan: str, channel: str, user_id: str, department: str) -> int: ...
+    async def unregistered_evidence(self) -> list[Path]: ...
+    async def rename_evidence(self, evidence_id: int, name: str) -> EvidenceFile | None: ...
+    async def withdraw_evidence(self, evidence_id: int) -> EvidenceFile | None: ...
+    async def assign_evidence(self, evidence_id: int, indicator: str) -> EvidenceFile | None: ...
 
     async def flush(self) -> None: ...
     async def close(self) -> None: ...

@@ -12,6 +12,8 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from tests.fake_telegram import serve_bytes
+
 
 @dataclass
 class ApiCall:
@@ -49,11 +51,15 @@ class FakeWeCom:
     expire_next: int = 0  # answer 42001 to this many message/send calls
     token: str = ""
     server: TestServer | None = None
+    files: dict[str, bytes] = field(default_factory=dict)  # /files/<name> (bot URLs) and media ids
+    truncate_files: set[str] = field(default_factory=set)  # names served cut off midway
     _tokens: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     async def start(self) -> str:
         app = web.Application()
         app.router.add_get("/cgi-bin/gettoken", self._gettoken)
+        app.router.add_get("/cgi-bin/media/get", self._media_get)
+        app.router.add_get("/files/{name}", self._file)
         app.router.add_post("/{path:.*}", self._post)
         self.server = TestServer(app, host="127.0.0.1")
         await self.server.start_server()
@@ -96,6 +102,25 @@ class FakeWeCom:
                 {"errcode": 0, "errmsg": "ok", "type": "file", "media_id": "MEDIA_1"}
             )
         return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+
+    async def _file(self, request: web.Request) -> web.StreamResponse:
+        """A 智能机器人 file URL: the (already encrypted) bytes stored under the name."""
+        name = request.match_info["name"]
+        self.calls.append(ApiCall(f"/files/{name}", dict(request.query), None, self.clock()))
+        if name not in self.files:
+            return web.Response(status=404)
+        return await serve_bytes(request, self.files[name], name in self.truncate_files)
+
+    async def _media_get(self, request: web.Request) -> web.StreamResponse:
+        """media/get: the media's bytes with a file name, or WeCom's JSON error."""
+        self.calls.append(ApiCall("/cgi-bin/media/get", dict(request.query), None, self.clock()))
+        if request.query.get("access_token") != self.token:
+            return web.json_response({"errcode": 40014, "errmsg": "invalid access_token"})
+        media_id = request.query.get("media_id", "")
+        if media_id not in self.files:
+            return web.json_response({"errcode": 40007, "errmsg": "invalid media_id"})
+        return await serve_bytes(request, self.files[media_id], media_id in self.truncate_files)
 
 
 async def _body(request: web.Request) -> Any:

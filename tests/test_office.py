@@ -14,8 +14,8 @@ from PIL import Image
 
 from bot.channels.console import ConsoleChannel
 from bot.cli import main
-from handlers.reports.charts import DONE, TOTAL
 from handlers.core import Reply
+from handlers.reports.charts import DONE, TOTAL
 from handlers.store import Actor
 from knowledge.assignment import OFFICE
 from knowledge.model import KnowledgeBase

@@ -52,7 +52,7 @@ async def test_migrations_are_recorded_in_order_and_applied_once(tmp_path: Path)
     db.close()
     assert names == [
         "m001_liaisons_and_answers", "m002_conversations", "m003_question_log", "m004_reminders",
-        "m005_reminder_sends_and_holidays",
+        "m005_reminder_sends_and_holidays", "m006_evidence",
     ]
 
 

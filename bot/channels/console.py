@@ -2,22 +2,26 @@
 
 Numbered choices stand in for buttons: typing "1" presses the first button of the last reply.
 With `group=True` the chat is a group: lines starting with @qcbot or / are addressed to the bot.
+`/upload PATH [说明]` sends a local file as if attached in a chat (说明 is its caption).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import shlex
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TextIO
 
-from handlers.core import Choice, Handler, Incoming, Reply
+from handlers.core import Attachment, Choice, Handler, Incoming, Reply
 
 CHANNEL = "console"
 BOT_NAME = "qcbot"
 PROMPT = "你> "
-BANNER = "质量强县助手（终端）。发送 /help 查看命令，Ctrl-D 退出。"
+BANNER = "质量强县助手（终端）。发送 /help 查看命令，/upload 文件路径 提交材料，Ctrl-D 退出。"
+UPLOAD = "/upload"
 
 
 class ConsoleChannel:
@@ -49,7 +53,8 @@ class ConsoleChannel:
         elif self.group and text.startswith("/"):
             mentioned = True
         self._count += 1
-        payload = self._payload(text)
+        attachment, text = _upload(text)
+        payload = None if attachment else self._payload(text)
         return Incoming(
             channel=CHANNEL,
             chat_id=f"{CHANNEL}-group" if self.group else f"{CHANNEL}-{self.user}",
@@ -59,7 +64,8 @@ class ConsoleChannel:
             text=text,
             payload=payload,
             message_id=str(self._count),
-            mentioned=mentioned or payload is not None,
+            mentioned=mentioned or payload is not None or attachment is not None,
+            attachment=attachment,
         )
 
     def _payload(self, text: str) -> str | None:
@@ -83,7 +89,11 @@ class ConsoleChannel:
         """Handle one line; print and return the replies."""
         if not line.strip():
             return []
-        replies = await self.handler.handle(self.incoming(line))
+        message = self.incoming(line)
+        if message.attachment is not None and not _readable(message.attachment):
+            print(f"找不到文件：{message.attachment.path}\n", file=self.out, flush=True)
+            return []
+        replies = await self.handler.handle(message)
         with_choices = [r for r in replies if r.choices]
         self.choices = with_choices[-1].choices if with_choices else ()
         if replies:
@@ -103,6 +113,26 @@ class ConsoleChannel:
             if line is None:
                 break
             await self.send(line)
+
+
+def _upload(text: str) -> tuple[Attachment | None, str]:
+    """`/upload PATH [caption]` → the attachment and its caption; any other line unchanged."""
+    head, _, rest = text.partition(" ")
+    if head != UPLOAD:
+        return None, text
+    try:
+        parts = shlex.split(rest)
+    except ValueError:
+        parts = rest.split()
+    if not parts:
+        return None, text
+    path = Path(parts[0]).expanduser()
+    size = path.stat().st_size if path.is_file() else None
+    return Attachment(name=path.name, size=size, media_type="file", path=path), " ".join(parts[1:])
+
+
+def _readable(attachment: Attachment) -> bool:
+    return attachment.path is not None and attachment.path.is_file()
 
 
 def _reader(source: TextIO) -> asyncio.Queue[str | None]:

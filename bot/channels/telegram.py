@@ -3,17 +3,27 @@
 Long polling, or a webhook served by our own aiohttp server (`webhook` is the route handler).
 In groups only commands, @-mentions and replies to the bot reach the core — which is exactly
 what Telegram delivers with privacy mode on — so the bot stays quiet otherwise.
+
+Updates of one chat are handled in order, different chats side by side (`WORKERS` at once,
+`ChatLanes`); a group held by Telegram's send limits (20/min, a 429 pauses only that chat)
+does not delay anybody else. At most `QUEUE_LIMIT` updates wait; beyond that the webhook
+answers 503 (Telegram sends again later) and polling pauses. `stop()` works off the queued
+updates for at most `SHUTDOWN_SECONDS` (less if the caller gives less), then logs in one
+error line the count and update ids of those it drops. A webhook body that is not a JSON
+object gets 400; a well-authenticated but unusable update gets 200 and one warning line (a
+non-2xx would make Telegram send it again and again).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import json
 import logging
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -30,14 +40,24 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 from telegram.error import Forbidden, TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter, ContextTypes, TypeHandler
 
 from bot.channels.base import Route
 from bot.channels.errors import ChannelError
+from bot.channels.lanes import ChatLanes, id_ranges
 from bot.channels.memory import CallbackPayloads, SeenIds
 from bot.channels.render import telegram_caption, telegram_html, telegram_keyboard
+from bot.channels.telegram_limits import ChatRateLimiter
 from bot.config import Config
-from handlers.core import ChatType, FileAttachment, Handler, Incoming, Reply
+from handlers.core import (
+    Attachment,
+    AttachmentUnavailable,
+    ChatType,
+    FileAttachment,
+    Handler,
+    Incoming,
+    Reply,
+)
 
 # Opt in to PTB's timedelta durations: without it PTB's own RetryAfter handling emits a
 # PTBDeprecationWarning on every 429 (and our tests treat warnings as errors).
@@ -52,28 +72,39 @@ EXPIRED = "这个按钮已过期，请重新发起。"
 GO_PRIVATE = "这部分内容需要私聊进行，请点击下方按钮到私聊继续。"
 DEEP_LINK = re.compile(r"^/start(?:@\w+)?\s+([A-Za-z0-9_-]{1,64})$")
 COMMAND = re.compile(r"^/(\w+)(?:@(\w+))?")
+WORKERS = 32  # updates handled at once, across chats; one chat never has more than one
+QUEUE_LIMIT = 10_000  # updates accepted and not yet handled
+SHUTDOWN_SECONDS = 8.0  # stop() finishes queued updates for this long (Docker waits 10 s)
 
 
 class TelegramChannel:
     """Runs one bot: receives updates, calls the handler, sends the replies."""
 
-    def __init__(self, config: Config, handler: Handler) -> None:
+    def __init__(
+        self,
+        config: Config,
+        handler: Handler,
+        limiter: BaseRateLimiter[int] | None = None,
+        shutdown_seconds: float = SHUTDOWN_SECONDS,
+    ) -> None:
         self.config = config
         self.handler = handler
         self.webhook_mode = config.telegram_mode == "webhook"
         self.seen: SeenIds[int] = SeenIds(maxsize=5_000)
         self.payloads = CallbackPayloads()
-        self.application = self._build()
+        self.lanes = ChatLanes(workers=WORKERS, limit=QUEUE_LIMIT)
+        self.shutdown_seconds = shutdown_seconds
+        self.application = self._build(limiter or ChatRateLimiter())
 
     # --- lifecycle ------------------------------------------------------------------------
 
-    def _build(self) -> Application[Any, Any, Any, Any, Any, Any]:
+    def _build(self, limiter: BaseRateLimiter[int]) -> Application[Any, Any, Any, Any, Any, Any]:
         builder = (
             ApplicationBuilder()
             .token(self.config.telegram_token)
             .base_url(self.config.telegram_base_url)
             .base_file_url(_file_url(self.config.telegram_base_url))
-            .rate_limiter(AIORateLimiter(max_retries=3))
+            .rate_limiter(limiter)
             .get_updates_read_timeout(self.config.telegram_poll_timeout + 10)
         )
         if self.webhook_mode:
@@ -113,12 +144,23 @@ class TelegramChannel:
         )
 
     async def stop(self, seconds: float | None = None) -> None:
-        """Stop fetching, finish the queued updates, close the HTTP clients."""
+        """Stop fetching, handle what is queued for ≤ `seconds` and ≤ SHUTDOWN_SECONDS, log the rest."""
+        budget = self.shutdown_seconds if seconds is None else min(seconds, self.shutdown_seconds)
+        deadline = asyncio.get_running_loop().time() + budget
         updater = self.application.updater
         if updater is not None and updater.running:
-            await updater.stop()
+            await updater.stop()  # its last getUpdates acknowledges what was fetched
+        self.lanes.unbound()  # every acknowledged update gets queued, so it is counted
         if self.application.running:
             await self.application.stop()
+        left = await self.lanes.drain(max(0.0, deadline - asyncio.get_running_loop().time()))
+        if left:
+            log.error(
+                "telegram stopped with %d updates not handled: update_id %s",
+                len(left),
+                id_ranges(left),
+                extra={"event": "telegram_dropped", "count": len(left)},
+            )
         await self.application.shutdown()
         log.info("telegram stopped", extra={"event": "telegram_stopped"})
 
@@ -141,7 +183,7 @@ class TelegramChannel:
 
     def depth(self) -> int:
         """Updates received and not yet handled."""
-        return self.application.update_queue.qsize()
+        return self.lanes.pending + self.application.update_queue.qsize()
 
     @property
     def username(self) -> str:
@@ -161,31 +203,80 @@ class TelegramChannel:
             return web.Response(status=403)
         try:
             data = json.loads(await request.read())
-            update = Update.de_json(data, self.application.bot) if isinstance(data, dict) else None
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, RecursionError) as exc:
             log.warning(
-                "telegram webhook: malformed body: %s", exc, extra={"event": "telegram_malformed"}
+                "telegram webhook: malformed body: %s",
+                _reason(exc),
+                extra={"event": "telegram_malformed"},
             )
             return web.Response(status=400)
-        if update is None:
+        if not isinstance(data, dict):
+            log.warning("telegram webhook: not an object", extra={"event": "telegram_malformed"})
             return web.Response(status=400)
-        await self.application.update_queue.put(update)
+        update = self._parse(data)
+        if update is not None and not self._accept(update):
+            log.warning(
+                "telegram webhook: busy or stopping, update %s refused",
+                update.update_id,
+                extra={"event": "telegram_busy"},
+            )
+            return web.Response(status=503)  # not acknowledged: Telegram sends it again
         return web.Response(status=200)
+
+    def _parse(self, data: dict[str, Any]) -> Update | None:
+        """The update, or None (with one warning line) when it cannot be used."""
+        update_id = data.get("update_id")
+        try:
+            if not isinstance(update_id, int) or isinstance(update_id, bool):
+                raise ValueError("update_id is not an integer")
+            return Update.de_json(data, self.application.bot)
+        except Exception as exc:  # any shape PTB cannot read: ignored, never a 500
+            log.warning(
+                "telegram webhook: unusable update %s ignored: %s",
+                update_id if isinstance(update_id, int) else "?",
+                _reason(exc),
+                extra={"event": "telegram_unusable"},
+            )
+            return None
 
     # --- inbound --------------------------------------------------------------------------
 
-    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Every update: de-duplicate, then route a message or a button press."""
+    def _accept(self, update: Update) -> bool:
+        """Queue an update in its chat's lane, once per update_id; False when full or stopping."""
+        if not self.lanes.has_room:
+            return False
         if not self.seen.first(update.update_id):
             log.info(
                 "duplicate update ignored",
                 extra={"event": "telegram_duplicate", "update_id": update.update_id},
             )
-            return
-        if update.callback_query is not None:
-            await self._on_press(update.callback_query)
-        elif update.message is not None:
-            await self._on_message(update.message)
+            return True
+        return self.lanes.offer(_lane(update), update.update_id, lambda: self._handle(update))
+
+    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A polled update: wait while the lanes are full, then queue it."""
+        await self.lanes.wait_for_room()
+        if not self._accept(update):  # only once drain began; stop() drains after this
+            log.error(
+                "telegram update %s not queued: stopping",
+                update.update_id,
+                extra={"event": "telegram_dropped", "count": 1},
+            )
+
+    async def _handle(self, update: Update) -> None:
+        """Route a message or a button press; an update we cannot read is one warning line."""
+        try:
+            if update.callback_query is not None:
+                await self._on_press(update.callback_query)
+            elif update.message is not None:
+                await self._on_message(update.message)
+        except (AttributeError, TypeError, ValueError, KeyError) as exc:
+            log.warning(
+                "telegram update %s unusable: %s",
+                update.update_id,
+                _reason(exc),
+                extra={"event": "telegram_unusable"},
+            )
 
     async def _on_message(self, message: Message) -> None:
         incoming = message_to_incoming(message, self.username, self.application.bot.id)
@@ -326,7 +417,38 @@ def message_to_incoming(message: Message, bot_username: str, bot_id: int) -> Inc
         text=_clean_text(text, bot_username, chat_type),
         message_id=str(message.message_id),
         mentioned=mentioned,
+        attachment=_attachment(message),
     )
+
+
+def _attachment(message: Message) -> Attachment | None:
+    """A document or a photo (its largest size), fetched by getFile + download when the intake asks.
+
+    The Bot API serves bots files of up to 20 MB, and PTB downloads them whole; the declared
+    file_size lets the intake refuse a larger one before any download.
+    """
+    if message.document is not None:
+        doc = message.document
+        file_id, name, size, kind = doc.file_id, doc.file_name or "文件", doc.file_size, doc.mime_type or "file"
+    elif message.photo:
+        photo = message.photo[-1]
+        file_id, name, size, kind = photo.file_id, "照片.jpg", photo.file_size, "image"
+    else:
+        return None
+    try:
+        bot = message.get_bot()
+    except RuntimeError:
+        return None
+
+    async def chunks() -> AsyncIterator[bytes]:
+        try:
+            data = await (await bot.get_file(file_id)).download_as_bytearray()
+        except TelegramError as exc:
+            raise AttachmentUnavailable(f"telegram file download failed: {exc}") from None
+        for start in range(0, len(data), 64 * 1024):
+            yield bytes(data[start : start + 64 * 1024])
+
+    return Attachment(name=name, size=size, media_type=kind, fetch=chunks)
 
 
 def _mentions(message: Message, bot_username: str, bot_id: int) -> bool:
@@ -379,6 +501,21 @@ def _file_url(base_url: str) -> str:
     if base_url.endswith("/bot"):
         return base_url[: -len("bot")] + "file/bot"
     return base_url.replace("/bot{token}", "/file/bot{token}")
+
+
+def _lane(update: Update) -> int | str:
+    """Updates of one chat share a lane; one without a chat gets its own."""
+    with contextlib.suppress(AttributeError, TypeError):
+        chat = update.effective_chat
+        if chat is not None and isinstance(chat.id, int | str):
+            return chat.id
+    return f"update:{update.update_id}"
+
+
+def _reason(exc: BaseException) -> str:
+    """One short line about a parse failure (no traceback; long messages cut)."""
+    text = (str(exc).splitlines() or [""])[0][:200]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 async def _quietly(call: Any) -> None:

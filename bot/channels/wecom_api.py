@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +131,28 @@ class WeComAppClient:
             "/cgi-bin/media/upload", form=lambda: media_form(data, Path(path).name), type=kind
         )
         return str(answer["media_id"])
+
+    async def media(self, media_id: str, chunk: int = 64 * 1024) -> AsyncIterator[bytes]:
+        """media/get: a received message's media, chunk by chunk (the token refreshed once).
+
+        WeCom answers the bytes, or a JSON error (40007 invalid media_id) with a JSON/text type.
+        """
+        for attempt in range(2):
+            token = await self.token()
+            params = {"access_token": token, "media_id": media_id}
+            async with self.session.get(self.base + "/cgi-bin/media/get", params=params) as response:
+                if response.status != 200:
+                    raise ChannelError(f"media/get: HTTP {response.status}")
+                if response.content_type in ("application/json", "text/plain"):
+                    data = await response.json(content_type=None)
+                    code = int(data.get("errcode", -1)) if isinstance(data, dict) else -1
+                    if code in TOKEN_INVALID and attempt == 0:
+                        self._invalidate(token)
+                        continue
+                    raise WeComApiError(code, str(data.get("errmsg", "")) if isinstance(data, dict) else "", "media/get")
+                async for data in response.content.iter_chunked(chunk):
+                    yield data
+                return
 
     # --- HTTP -----------------------------------------------------------------------------
 

@@ -17,8 +17,9 @@ from defusedxml.ElementTree import fromstring
 from bot.channels.errors import ChannelError, MalformedRequest
 from bot.channels.wecom_api import WeComAppClient
 from bot.channels.wecom_callback import CallbackChannel, CallbackGuard, CallbackQuery
+from bot.channels.wecom_media import media_chunks
 from bot.channels.wecom_webhook import WEBHOOK_CHAT, WeComWebhook
-from handlers.core import Handler, Incoming, Reply
+from handlers.core import Attachment, Handler, Incoming, Reply
 
 log = logging.getLogger("qcbot.wecom")
 
@@ -99,9 +100,12 @@ class WeComAppChannel(CallbackChannel):
             if kind == "voice"
             else None
         )
+        attachment = self._attachment(message)
+        if attachment is not None:
+            text = text or ""
         if not user or text is None:
             return None
-        choice = self.choices.resolve(user, user, text)
+        choice = None if attachment else self.choices.resolve(user, user, text)
         return Incoming(
             channel="wecom_app",
             chat_id=user,
@@ -111,6 +115,18 @@ class WeComAppChannel(CallbackChannel):
             payload=choice.payload if choice else None,
             message_id=message.get("MsgId", ""),
             mentioned=True,
+            attachment=attachment,
+        )
+
+    def _attachment(self, message: dict[str, str]) -> Attachment | None:
+        """An image (or file) message: its MediaId, fetched through media/get."""
+        kind = message.get("MsgType")
+        media_id = message.get("MediaId", "")
+        if kind not in ("image", "file") or not media_id:
+            return None
+        name = message.get("FileName") or message.get("Title") or ("企业微信文件" if kind == "file" else "企业微信图片")
+        return Attachment(
+            name=name, media_type=kind, fetch=media_chunks(lambda: self.client.media(media_id)),
         )
 
 

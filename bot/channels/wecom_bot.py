@@ -35,8 +35,9 @@ from bot.channels.payload import json_object, object_of, objects_of, text_of
 from bot.channels.render import wecom_single
 from bot.channels.wecom_api import WeComAppClient
 from bot.channels.wecom_callback import CallbackChannel, CallbackGuard, CallbackQuery
+from bot.channels.wecom_media import encrypted_url
 from bot.channels.wecom_webhook import WEBHOOK_CHAT, WeComWebhook
-from handlers.core import Handler, Incoming, Reply
+from handlers.core import Attachment, Handler, Incoming, Reply
 
 log = logging.getLogger("qcbot.wecom")
 
@@ -339,10 +340,13 @@ class WeComBotChannel(CallbackChannel):
         user = text_of(object_of(message, "from"), "userid")
         chat_id = (text_of(message, "chatid") or user) if group else user
         text_of(message, "response_url")  # checked here: the slow path posts to it
+        attachment = self._attachment(message)
         text = self._text(message, group)
+        if attachment is not None:
+            text = text or ""
         if text is None or not user:
             return None
-        choice = self.choices.resolve(chat_id, user, text)
+        choice = None if attachment else self.choices.resolve(chat_id, user, text)
         return Incoming(
             channel="wecom_bot",
             chat_id=chat_id,
@@ -352,7 +356,25 @@ class WeComBotChannel(CallbackChannel):
             payload=choice.payload if choice else None,
             message_id=text_of(message, "msgid"),
             mentioned=True,  # in groups the bot only receives @-mentions
+            attachment=attachment,
         )
+
+    def _attachment(self, message: dict[str, Any]) -> Attachment | None:
+        """An image or file (also the first image of a mixed message): its encrypted 5-minute URL."""
+        kind = text_of(message, "msgtype")
+        if kind in ("image", "file"):
+            part = object_of(message, kind)
+        elif kind == "mixed":
+            items = objects_of(object_of(message, "mixed"), "msg_item")
+            part = next((object_of(i, "image") for i in items if text_of(i, "msgtype") == "image"), {})
+        else:
+            return None
+        url = text_of(part, "url")
+        if not url:
+            return None
+        name = text_of(part, "filename") or text_of(part, "name") or ("企业微信文件" if kind == "file" else "企业微信图片")
+        fetch = encrypted_url(self.session, url, self.guard.crypto.key)
+        return Attachment(name=name, media_type="file" if kind == "file" else "image", fetch=fetch)
 
     def _text(self, message: dict[str, Any], group: bool) -> str | None:
         kind = text_of(message, "msgtype")

@@ -111,6 +111,21 @@ def m005_reminder_sends_and_holidays(db: Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m006_evidence(db: Database) -> None:
+    """Evidence files (证实性材料) departments sent: one row per file per indicator."""
+    db.table("evidence").create(
+        {"id": int, "plan": str, "framework": str, "indicator": str, "department": str,
+         "uploader": str, "channel": str, "user_id": str, "name": str, "size": int,
+         "media_type": str, "sha256": str, "received_at": str, "status": str},
+        pk="id",
+        not_null={"plan", "name", "size", "sha256", "received_at", "status"},
+        if_not_exists=True,
+    )
+    db.table("evidence").create_index(["plan", "department", "indicator"], if_not_exists=True)
+    db.table("evidence").create_index(["sha256"], if_not_exists=True)
+
+
 def migrate(db: Database) -> list[str]:
     """Apply pending migrations in order; return the names applied now."""
     pending = [m.name for m in MIGRATIONS.pending(db)]

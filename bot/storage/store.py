@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from sqlite_utils import Database
 
 from bot.storage.errors import StorageClosed, StorageError, StorageUnavailable
+from bot.storage.evidence import EvidenceRows
 from bot.storage.migrations import migrate
 from bot.storage.office import OfficeRows
 from handlers.store import (
@@ -66,7 +67,7 @@ class _Connection:
             return fn(self.db)
 
 
-class Storage(OfficeRows):
+class Storage(OfficeRows, EvidenceRows):
     """Liaisons, answers (with history), conversation state, progress, the question log, reminders."""
 
     def __init__(self, path: Path, writer: _Connection, reader: _Connection, clock: Clock) -> None:

@@ -10,7 +10,14 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 
 from handlers.core import Reply
-from handlers.county import county_view, gap_lines, headline, progress_line, unfinished_departments
+from handlers.county import (
+    county_view,
+    evidence_headline,
+    gap_lines,
+    headline,
+    progress_line,
+    unfinished_departments,
+)
 from handlers.reminders.calendar import OfficeDay
 from handlers.reminders.schedule import (
     DEADLINE,
@@ -203,9 +210,10 @@ async def digest_text(services: Services, now: datetime) -> str:
     """The weekly digest: estimated county score, completion per department, top gaps, next deadline."""
     view = await county_view(services)
     checklist = view.assessment.checklist is not None
-    lines = [f"【本周进度】{services.plan.county}质量强县自评", headline(view), "各部门完成情况："]
+    lines = [f"【本周进度】{services.plan.county}质量强县自评", headline(view)]
+    lines += [evidence_headline(view, len(services.framework.indicators)), "各部门完成情况："]
     shown = view.departments[:DIGEST_DEPARTMENTS]
-    lines += [progress_line(p, checklist) for p in shown]
+    lines += [progress_line(p, checklist, view.evidence_of(p.department)) for p in shown]
     if len(view.departments) > len(shown):
         lines.append(f"…等{len(view.departments)}个部门，管理员可发送 /progress 查看全部")
     gaps = gap_lines(view, DIGEST_GAPS)
