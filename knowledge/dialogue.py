@@ -58,6 +58,7 @@ _DIFFER = re.compile(r"差异|不同|区别|不一样|出入|矛盾|冲突|为�
 _NOT_SUBJECT = re.compile(
     r"换成|换到|改成|改为|体系|标准|方案|规范|评分表|那么?|呢|吗|的|里|中|归|达到|没达到|未达到|完成|没完成|"
     r"加权|权重|折算|系数|要是|如果|假如|按照?|再|看看|还有|哪里|哪儿|什么|哪些|多少|"
+    r"[那这就还也都又要需得该应须请问咱我你们]+|"  # function words jieba glues together (那要, 还需)
     r"what|about|how|which|one|the|is|does"
 )
 _ENGLISH_FILLER = frozenset(
