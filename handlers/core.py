@@ -122,10 +122,6 @@ class Incoming:
         if self.payload is not None:
             object.__setattr__(self, "payload", clean_key(self.payload))
 
-    @property
-    def is_button(self) -> bool:
-        return self.payload is not None
-
 
 @dataclass(frozen=True)
 class Choice:

@@ -155,7 +155,7 @@ def level_bars(result: Assessment, services: Services) -> tuple[list[Bar], str, 
 
 
 async def workbook_sheets(services: Services, view: CountyView) -> list[Sheet]:
-    """The five sheets of /export."""
+    """The six sheets of /export."""
     names = {key: c.user_name for key, c in (await services.storage.contacts()).items() if c.user_name}
     for lia in await services.storage.liaisons(services.plan.id):
         names[(lia.channel, lia.user_id)] = lia.user_name or names.get((lia.channel, lia.user_id), "")
@@ -173,7 +173,30 @@ async def workbook_sheets(services: Services, view: CountyView) -> list[Sheet]:
         Sheet("未答问题", ("提问时间", "渠道", "用户", "问题"),
               tuple((q["asked_at"], CHANNELS.get(q["channel"], q["channel"]), q["user_id"], q["question"])
                     for q in asked)),
+        Sheet("证实性材料", ("编号", "指标编号", "指标", "部门", "文件名", "大小(KB)", "类型", "提交人",
+                        "提交时间", "sha256"), tuple(await evidence_rows(services))),
     ]
+
+
+async def evidence_rows(services: Services) -> list[tuple[Cell, ...]]:
+    """One row per evidence file the departments sent (withdrawn ones left out), by indicator."""
+    files = await services.storage.evidence(services.plan.id)
+    indicators = services.framework.indicators
+    out: list[tuple[Cell, ...]] = []
+    for item in sorted(files, key=lambda f: (_indicator_key(f.indicator), f.id)):
+        indicator = indicators.get(item.indicator)
+        out.append((
+            item.id, item.indicator or "未指定", indicator.label if indicator else "", item.department,
+            item.name, round(item.size / 1024, 1), item.media_type, item.uploader,
+            beijing_time(item.received_at), item.sha256,
+        ))
+    return out
+
+
+def _indicator_key(indicator_id: str) -> tuple[int, str]:
+    """Indicators in their numbering order ("2" before "10"), unassigned files last."""
+    head = indicator_id.split(".")[0]
+    return (int(head) if head.isdigit() else 10**6, indicator_id)
 
 
 def answer_rows(

@@ -474,3 +474,44 @@ def test_office_formats_made_by_other_libraries_are_recognised(tmp_path: Path) -
     assert [detect(p) for p in (word, sheet, ofd, plain, heic, et)] == [DOCX, XLSX, OFD, ZIP, HEIC, XLS]
     with pytest.raises(EvidenceRefused, match="应用程序"):
         detect(apk)
+
+
+# --- the office: the export sheet and the package in chat ---------------------------------------
+
+
+async def test_office_export_and_package_carry_the_evidence(
+    tmp_path: Path, kb: KnowledgeBase, librarian: Librarian
+) -> None:
+    from openpyxl import load_workbook
+
+    db = tmp_path / "db" / "q.db"
+    config = Config.from_mapping({"plan": "pingyin", "db_path": str(db), "admins": "console:主任"})
+    office = await create_app(config, kb=kb, librarian=librarian)
+    try:
+        pdf = tmp_path / "标准发布公告.pdf"
+        pdf.write_bytes(PDF)
+        await office.handler.handle(say(office, "/bind 市场监管局"))
+        await office.handler.handle(say(office, "第14项", Attachment(pdf.name, path=pdf)))
+        [stored] = await rows(office)
+
+        (exported,) = await office.handler.handle(say(office, "/export", user="主任"))
+        book = load_workbook(exported.files[0].path, read_only=True)
+        sheet = list(book["证实性材料"].iter_rows(min_row=2, values_only=True))
+        book.close()
+        assert [(r[0], r[1], r[3], r[4], r[9]) for r in sheet] == [
+            (stored.id, "14", "市场监管局", pdf.name, stored.sha256)
+        ]
+
+        before = [(r.id, r.status, r.name) for r in await rows(office, include_withdrawn=True)]
+        replies = await office.handler.handle(say(office, "/package", user="主任"))
+        [package] = [f.path for r in replies for f in r.files]
+        with zipfile.ZipFile(package) as archive:
+            names = archive.namelist()
+            assert "申请表.docx" in names and "材料清单目录.xlsx" in names
+            [packed] = [n for n in names if n.endswith(".pdf")]
+            assert archive.read(packed) == PDF
+        assert [(r.id, r.status, r.name) for r in await rows(office, include_withdrawn=True)] == before
+        refused = await office.handler.handle(say(office, "/package"))
+        assert "质量强县办（管理员）专用" in refused[0].text
+    finally:
+        await office.close()

@@ -27,7 +27,7 @@ from tests.reminder_helpers import Clock, County, at, county, open_app
 from tests.test_charts import bands
 from tests.test_cli_score import as_text
 
-SHEETS = ["申请表答案", "指标得分", "部门进度", "时间节点", "未答问题"]
+SHEETS = ["申请表答案", "指标得分", "部门进度", "时间节点", "未答问题", "证实性材料"]
 
 
 @pytest.fixture
