@@ -25,13 +25,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.commands.score import Scope, _units, render  # noqa: E402
+from bot.commands.score import Scope, _units  # noqa: E402
 from knowledge.loader import load_knowledge  # noqa: E402
 from knowledge.model import KnowledgeBase  # noqa: E402
 from knowledge.rules import Fact, Value  # noqa: E402
 from scoring.answer_file import check_answers, parse_answer_text  # noqa: E402
 from scoring.answers import example  # noqa: E402
 from scoring.engine import framework_facts, score_framework  # noqa: E402
+from scoring.report import full_text  # noqa: E402
 from scoring.samples import best_answers  # noqa: E402
 
 COUNTIES = [("shandong", "pingyin"), ("hunan", None), ("henan", "minquan"), ("jinan", "jinan")]
@@ -102,7 +103,7 @@ def bench(scope: Scope, text: dict[str, str], runs: int) -> dict[str, Any]:
         values, _ = check_answers(facts, read.values)
         result = score(values)
         json.dumps(result.to_dict(), ensure_ascii=False, indent=2)
-        return render(result, scope, TODAY)
+        return full_text(result, scope.framework, scope.title, None, TODAY)
 
     result = score(typed)
     return {
