@@ -198,21 +198,27 @@ def _department(kb: KnowledgeBase, text: str) -> str:
 # --- template ---------------------------------------------------------------------------------
 
 
+def _template_head(scope: Scope) -> tuple[list[str], str]:
+    """The title lines of a fill-in template, and the `qcbot score` command that reads it back."""
+    target = f"--plan {scope.plan.id}" if scope.plan else f"--framework {scope.framework.id}"
+    dept = f" --department {scope.department}" if scope.department else ""
+    lines = [f"质量强县自评答案 —— {scope.title}"]
+    if scope.department:
+        lines.append(f"部门：{scope.department_name}（只含该部门负责的指标）")
+    return lines, f"qcbot score {target}{dept}"
+
+
 def _write_template(scope: Scope, args: argparse.Namespace) -> int:
     if args.format == "xlsx":
         return _write_workbook(scope, args)
-    target = f"--plan {scope.plan.id}" if scope.plan else f"--framework {scope.framework.id}"
-    dept = f" --department {scope.department}" if scope.department else ""
-    header = [f"质量强县自评答案 —— {scope.title}"]
-    if scope.department:
-        header.append(f"部门：{scope.department_name}（只含该部门负责的指标）")
+    header, command = _template_head(scope)
     header += [
         "填写：在每个“编号:”后写答案，留空表示未填报；是/否题写“是”或“否”，选择题写选项文字或序号，",
         "百分数写 95 或 95%，日期写 2026-05-12 或 2026年5月。",
     ]
     if scope.framework.scoring == "checklist":
         header.append(CHECKLIST_NOTE)
-    header.append(f"打分：qcbot score {target}{dept} --answers 本文件")
+    header.append(f"打分：{command} --answers 本文件")
     template = render_template(scope.framework, scope.indicators(), scope.verbatim, header)
     if args.output is None:
         sys.stdout.write(template.text)
@@ -228,11 +234,7 @@ def _write_template(scope: Scope, args: argparse.Namespace) -> int:
 def _write_workbook(scope: Scope, args: argparse.Namespace) -> int:
     if args.output is None:
         raise UsageError("xlsx 模板须用 -o 指定文件，如 -o 答案.xlsx")
-    target = f"--plan {scope.plan.id}" if scope.plan else f"--framework {scope.framework.id}"
-    dept = f" --department {scope.department}" if scope.department else ""
-    lines = [f"质量强县自评答案 —— {scope.title}"]
-    if scope.department:
-        lines.append(f"部门：{scope.department_name}（只含该部门负责的指标）")
+    lines, command = _template_head(scope)
     lines += [
         "",
         "填写方法：",
@@ -243,8 +245,8 @@ def _write_workbook(scope: Scope, args: argparse.Namespace) -> int:
         "5. 清单任务：已完成写“是”，可在“完成日期”列填完成日期（不能晚于今天）。",
         "6. 请勿增删列、不要修改隐藏的编号列。",
         "",
-        f"打分：qcbot score {target}{dept} --answers 本文件",
-        f"导入：qcbot score {target}{dept} --answers 本文件 --save --db 数据库 --user 姓名",
+        f"打分：{command} --answers 本文件",
+        f"导入：{command} --answers 本文件 --save --db 数据库 --user 姓名",
     ]
     questions = questions_for(scope.framework, scope.indicators())
     try:
