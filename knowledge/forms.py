@@ -8,6 +8,7 @@ the item's `editorial` list, and answers built from them say so.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -60,12 +61,16 @@ class Form:
     def rows_named(self, text: str) -> list[FormItem]:
         """The 基本情况 rows a normalised question names, longest name first."""
         found: list[tuple[int, FormItem]] = []
-        for item in self.section("基本情况"):
-            names = [normalize(n) for n in (item.name, *item.aliases) if n]
+        for item, names in self._row_names:
             size = max((len(n) for n in names if n in text), default=0)
             if size:
                 found.append((size, item))
         return [item for _, item in sorted(found, key=lambda f: -f[0])]
+
+    @cached_property
+    def _row_names(self) -> list[tuple[FormItem, list[str]]]:
+        """The 基本情况 rows with their normalised names, built once (rows_named runs on every question)."""
+        return [(i, [normalize(n) for n in (i.name, *i.aliases) if n]) for i in self.section("基本情况")]
 
     def rows_provided_by(self, department: str) -> list[FormItem]:
         """The 基本情况 rows a department usually provides (our reading)."""

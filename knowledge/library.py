@@ -49,7 +49,7 @@ class Library:
         english = is_english(text)
         if _LATIN_WORD.search(text):
             text = self.vocab.translate(text)
-        text, fixes = self.corrector.correct(text)
+        text, fixes = self.corrector.correct(self.vocab.synonyms.apply(text))
         scope = self.scope(text, plan, framework)
         return Query(raw=question, text=text, scope=scope, library=self, fixes=tuple(fixes), english=english)
 

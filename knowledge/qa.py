@@ -92,6 +92,7 @@ class Librarian:
         """Drop the remembered answers (after a knowledge change, or to time the real work)."""
         self._recent.clear()
         self._understood.clear()
+        self.library.segmenter.forget()
 
     def understand(self, question: str, plan: str | None = None, framework: str | None = None) -> Query:
         """The question as the steps see it, in its scope; the recent ones are kept, so a dialogue turn

@@ -62,7 +62,7 @@ INTENT_PATTERNS: tuple[tuple[Intent, re.Pattern[str]], ...] = tuple(
         (Intent.OWNER, r"谁负责|谁来|哪个部门|哪些部门|哪家|哪个单位|哪些单位|责任单位|责任部门|牵头单位|配合单位|归谁|谁管|谁牵头|\bwho\b|which (department|unit|bureau|office|agency)"),
         (Intent.DATA_SOURCE, r"数据来源|数据从哪|谁打分|谁评分|谁评|谁来评|谁提供数据|数据.{0,4}(谁|哪里|哪儿)|省直部门|省里直接|直接评分|data (source|come)"),
         (Intent.AGGREGATE, r"总分|哪几条|哪几个指标|下面有哪|下面有几|包括哪几|包含哪几|有哪几个|有几项|共几项|几项指标|有多少项|多少项指标|总共|一共|合计|加起来|共计|总计|最高|最低|最少|最大|最小|排名|有哪些指标|哪几项|\btotal\b|highest|lowest"),
-        (Intent.CRITERIA, r"怎么得分|如何得分|怎样得分|怎么拿|咋拿|怎么才能|得分条件|怎么评|咋评|如何评|怎么算|咋算|怎么弄|咋弄|怎么打分|咋打分|评分标准|评价标准|考核标准|标准是|要求|扣分|不得分|满分条件|达标|要达到|达到多少|要多少|百分之几|多少家|几处|几个|几家|几项活动|必须|\bhow\b.{0,30}\b(scored?|assessed|evaluated|judged|checked|measured|calculated)\b|criteria|requirement"),
+        (Intent.CRITERIA, r"怎么得分|如何得分|怎样得分|怎么拿|咋拿|怎么才能|得分条件|怎么评|咋评|如何评|怎么算|咋算|怎么弄|咋弄|怎么打分|咋打分|评分标准|评价标准|考核标准|标准是|要求|扣分|不得分|满分条件|达标|要达到|达到多少|要多少|百分之几|多少家|几处|几个|几家|几项活动|必须|\bhow\b.{0,60}\b(scored?|assessed|evaluated|judged|checked|measured|calculated|verified|accepted|graded|rated)\b|criteria|requirement"),
         (Intent.DEFINITION, r"(包括|包含)(哪些|什么)[?？。!！]?$|啥叫|什么叫|何为|何谓|是什么|是啥|啥意思|什么意思|何意|指什么|指的是|定义|含义|解释一下|怎么理解|怎么回事|咋回事|是怎么一回事|what is|what's|what does .* mean|meaning|define"),
         (Intent.POINTS, r"几分|多少分|分值|满分|能得|得几|加几分|加多少|加分吗|有分吗|得分吗|占.{0,4}分|最多|points?|how many|\bscore\b"),
     )
@@ -72,7 +72,12 @@ SYSTEM_PATTERN = re.compile(
 )
 WHICH_INDICATOR = re.compile(r"(算|属于|对应|归|在|是|放)(哪条|哪项|哪个|哪一项|哪一条|第几|哪几|那项|那条|那个指标)|哪条指标|哪个指标|哪一行|哪几行|which (indicator|item|row|task|one)")
 FILLER = re.compile(r"指标|任务|这块|这项|那项|这条|这个|那个|那边|这边|方面|相关|有关|情况|问题|一下|请问|咱们|我们|我县|本县|县里|没有|怎么办|不一样|不同|区别|差异|一样|出数|完成|一项|哪一项|占多大|多大|占|算|该|？|\?|，|,|。|！|!")
-_NUMBER_REF = re.compile(r"(?:第|序号|编号|no\.?\s*|(?:indicator|item|row|task)\s*(?:no\.?|#)?\s*)\s*(\d{1,3})(?!\d)\s*(项|条|行|个|号|题|任务|指标)?(?![方者批届期年天周季名位次])")
+_NUMBER_REF = re.compile(r"(?:第|序号|编号|no\.?\s*|(?:indicator|item|row|task)\s*(?:no\.?|#)?\s*)\s*(\d{1,3})(?!\d|[.．]\d)\s*(项|条|行|个|号|题|任务|指标)?(?![方者批届期年天周季名位次])")
+# 济南 numbers its tasks under headings “3.12 强化计量…”: 任务3.12 / 第3.12项 / 3.12谁牵头 name a heading
+_HEADING_REF = re.compile(
+    r"(?:(?:第|任务|序号|编号|task|item)\s*|^)(\d{1,2})[.．](\d{1,2})(?!\d)(?!\s*(?:分|%|‰|倍|万|亿|元|年|个百分点))"
+    r"|(?<![\d.．])(\d{1,2})[.．](\d{1,2})\s*(?=项|条|任务)"
+)
 _ROW_WORDS = re.compile(r"(表|任务表|分解表|评分表|清单|方案|附件)")
 
 
@@ -95,6 +100,7 @@ class Query:
     library: Library = field(repr=False)
     fixes: tuple[tuple[str, str], ...] = ()
     english: bool = False
+    memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)  # what callers outside the steps derive once
 
     @cached_property
     def intent(self) -> Intent:
@@ -110,6 +116,15 @@ class Query:
     def number_ref(self) -> tuple[int | None, bool]:
         """The indicator number named (第17项) and whether it counts in a plan's own table."""
         return number_reference(self.text)
+
+    @cached_property
+    def heading_ref(self) -> str | None:
+        """A heading named by its numbering (任务3.12 → "3.12"), if any."""
+        match = _HEADING_REF.search(self.text)
+        if match is None:
+            return None
+        major, minor = (match.group(1), match.group(2)) if match.group(1) else (match.group(3), match.group(4))
+        return f"{int(major)}.{int(minor)}"
 
     @property
     def number(self) -> int | None:

@@ -83,6 +83,7 @@ class Index:
         self.segmenter = segmenter
         self.docs: list[Indicator] = [ind for fw in kb.frameworks.values() for ind in fw.indicators.values()]
         self.position = {(d.framework, d.id): i for i, d in enumerate(self.docs)}
+        self.doc_framework: list[str] = [d.framework for d in self.docs]
         self.names: list[list[str]] = []
         self.texts: list[str] = []
         self.words: set[str] = set()
@@ -133,26 +134,32 @@ class Index:
     def search(self, tokens: Iterable[str], frameworks: Iterable[str] | None = None) -> list[Hit]:
         """Indicators ranked by field-weighted BM25 over the query tokens."""
         allowed = set(frameworks) if frameworks is not None else None
+        fw_of = self.doc_framework
+        idfs = self.idf
         scores: dict[int, float] = {}
         name_words: dict[int, set[str]] = {}
         matched: dict[int, set[str]] = {}
         for token in dict.fromkeys(tokens):
-            idf = self.idf.get(token)
+            idf = idfs.get(token)
             if idf is None or idf < MIN_IDF:  # in nearly every indicator: cannot change the ranking
                 continue
             bigram = token.startswith("~")
             weight = idf * (BIGRAM_WEIGHT if bigram else 1.0)
             for doc_id, contribution, named in self.contrib[token]:
-                if allowed is not None and self.docs[doc_id].framework not in allowed:
+                if allowed is not None and fw_of[doc_id] not in allowed:
                     continue
                 scores[doc_id] = scores.get(doc_id, 0.0) + weight * contribution
-                if not bigram:
-                    matched.setdefault(doc_id, set()).add(token)
-                    if named:
-                        name_words.setdefault(doc_id, set()).add(token)
+                if bigram:
+                    continue
+                seen = matched.get(doc_id)
+                if seen is None:
+                    matched[doc_id] = seen = set()
+                seen.add(token)
+                if named:
+                    name_words.setdefault(doc_id, set()).add(token)
         by_framework: dict[str, list[tuple[int, float]]] = {}
         for doc_id, score in scores.items():
-            by_framework.setdefault(self.docs[doc_id].framework, []).append((doc_id, score))
+            by_framework.setdefault(fw_of[doc_id], []).append((doc_id, score))
         ranked = sorted(
             (kv for group in by_framework.values() for kv in heapq.nlargest(MAX_RANKED, group, key=lambda kv: kv[1])),
             key=lambda kv: -kv[1],

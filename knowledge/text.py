@@ -13,6 +13,7 @@ from opencc import OpenCC
 jieba.setLogLevel(60)
 
 WORDS_FILE = Path(__file__).parent / "data" / "words.txt"
+SEGMENTS_KEPT = 2048  # recent segmentations kept (a question is segmented in several forms by several steps)
 MAX_QUESTION = 300  # characters kept for matching; longer text is cut (the rest is rambling)
 
 _T2S = OpenCC("t2s")
@@ -112,6 +113,7 @@ class Segmenter:
         self._jieba = jieba.Tokenizer(str(WORDS_FILE))
         self._jieba.initialize()
         self.domain_terms = frozenset(t for t in domain_terms if len(t) >= 2)
+        self._memo: dict[str, tuple[str, ...]] = {}
         for term in self.domain_terms:
             if " " not in term:
                 self._jieba.add_word(term, freq=max(50_000, 20_000 * len(term)))
@@ -126,10 +128,21 @@ class Segmenter:
         self._jieba.total = state["total"]
         self._jieba.initialized = True
         self.domain_terms = state["domain_terms"]  # type: ignore[assignment]
+        self._memo = {}
 
     def words(self, text: str) -> list[str]:
-        """Segment text into words, dropping punctuation and spaces."""
-        return [w for w in self._jieba.lcut(text, HMM=True) if w.strip() and not _is_punct(w)]
+        """Segment text into words, dropping punctuation and spaces (one question's steps ask again: kept)."""
+        found = self._memo.get(text)
+        if found is None:
+            found = tuple(w for w in self._jieba.lcut(text, HMM=True) if w.strip() and not _is_punct(w))
+            if len(self._memo) >= SEGMENTS_KEPT:
+                self._memo.pop(next(iter(self._memo)))
+            self._memo[text] = found
+        return list(found)
+
+    def forget(self) -> None:
+        """Drop the segmentations kept so far."""
+        self._memo.clear()
 
     def plain_words(self, text: str) -> list[str]:
         """Dictionary segmentation without guessing unknown words (HMM off), punctuation kept."""

@@ -85,6 +85,9 @@ class Corrector:
         self._is_word = is_word
         self._domain = {t for t in terms if 2 <= len(t) <= MAX_TERM and cjk_runs(t) == [t]}
         self._known = self._domain | {t for t in extra if 2 <= len(t) <= MAX_TERM and cjk_runs(t) == [t]}
+        self._known_sizes: dict[str, frozenset[int]] = {}  # first character → lengths of known words
+        for word in self._known:
+            self._known_sizes[word[0]] = self._known_sizes.get(word[0], frozenset()) | {len(word)}
         self._sizes: dict[tuple[str, str], list[int]] = {}  # first two syllables → term lengths
         self._domain_sizes: dict[tuple[str, str], list[int]] = {}  # the same, domain terms only
         self._by_pinyin: dict[str, str] = {}  # "jiliang" → 计量: terms typed in pinyin letters
@@ -176,7 +179,7 @@ class Corrector:
         sizes = {n for a in first for b in second for n in by_sound.get((a, b), ())}
         sizes.update(self._shape_sizes.get(rest[:1], ()))  # 形近字: one wrong character, first kept
         sizes.update(self._shape_sizes.get("?" + rest[1:2], ()))  # … or the first one wrong
-        sizes.update(n for n in range(2, MAX_TERM + 1) if rest[:n] in self._known)
+        sizes.update(n for n in self._known_sizes.get(rest[:1], ()) if rest[:n] in self._known)
         return {n for n in sizes if 2 <= n <= len(rest)}
 
     def _word_interiors(self, run: str) -> tuple[set[int], list[bool]]:

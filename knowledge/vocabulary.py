@@ -16,6 +16,7 @@ from knowledge.text import normalize
 
 _LATIN_WORD = re.compile(r"[a-z0-9&]")
 ENGLISH_FILE = Path(__file__).parent / "data" / "english.yaml"
+SYNONYMS_FILE = Path(__file__).parent / "data" / "synonyms.yaml"
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ class Vocabulary:
         self.indicator_names = self._indicator_names()
         self.indicator_titles = self._indicator_names(with_keywords=False)
         self.system_names = frozenset(self.systems.phrases())
+        self.synonyms = Synonyms(synonym_table())
 
     def _system_phrases(self) -> list[tuple[str, object]]:
         out: list[tuple[str, object]] = []
@@ -206,3 +208,52 @@ def term_of(value: object) -> Term:
     if not isinstance(value, Term):
         raise TypeError(value)
     return value
+
+
+class Synonyms:
+    """Replace liaisons' words by the documents' (造假 → 不实), longest first, in one pass."""
+
+    def __init__(self, table: dict[str, str]) -> None:
+        self.table = table
+        ordered = sorted(table, key=len, reverse=True)
+        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+
+    def apply(self, text: str) -> str:
+        """The text with every variant replaced by its canonical word."""
+        if self._pattern is None:
+            return text
+        return self._pattern.sub(lambda m: self.table[m.group(0)], text)
+
+
+def synonym_table(path: Path = SYNONYMS_FILE) -> dict[str, str]:
+    """Variant → canonical word from knowledge/data/synonyms.yaml; {} when absent; KnowledgeError naming the entry."""
+    if not path.is_file():
+        return {}
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    except yaml.YAMLError as exc:
+        raise KnowledgeError(path.name, "", f"not valid YAML ({exc.__class__.__name__})") from exc
+    if not isinstance(raw, list):
+        raise KnowledgeError(path.name, "", "expected a list of {canonical: 词, variants: [说法 …]}")
+    table: dict[str, str] = {}
+    for n, entry in enumerate(raw):
+        where = f"[{n}]"
+        if not isinstance(entry, dict) or set(entry) != {"canonical", "variants"}:
+            raise KnowledgeError(path.name, where, "expected exactly the keys canonical and variants")
+        canonical, variants = entry["canonical"], entry["variants"]
+        if not isinstance(canonical, str) or not canonical.strip():
+            raise KnowledgeError(path.name, f"{where}.canonical", "expected a non-empty word")
+        if not isinstance(variants, list) or not variants:
+            raise KnowledgeError(path.name, f"{where}.variants", "expected a non-empty list of words")
+        canonical = normalize(canonical)
+        for k, variant in enumerate(variants):
+            spot = f"{where}.variants[{k}]"
+            if not isinstance(variant, str) or not normalize(variant):
+                raise KnowledgeError(path.name, spot, "expected a non-empty word")
+            variant = normalize(variant)
+            if variant in canonical:
+                raise KnowledgeError(path.name, spot, f"{variant!r} is part of its canonical word {canonical!r}")
+            if variant in table:
+                raise KnowledgeError(path.name, spot, f"{variant!r} is already a variant of {table[variant]!r}")
+            table[variant] = canonical
+    return table

@@ -39,7 +39,8 @@ def passage(query: Query, scope: Scope) -> Answer | None:
     if not found or found[0][1] < PLAN_MIN_SCORE:
         return None
     words = [w for w in query.words if not (query.english and w.isascii())]
-    if words and sum(len(w) for w in words if w in normalize(found[0][0].match)) < 0.5 * sum(len(w) for w in words):
+    matched = normalize(found[0][0].match) if words else ""  # once: passages are long
+    if words and sum(len(w) for w in words if w in matched) < 0.5 * sum(len(w) for w in words):
         return None
     best = [p for p, score in found if score >= 0.8 * found[0][1]][:2]
     text = f"【{plan.county}方案】" + "\n".join(p.text for p in best)
