@@ -18,6 +18,7 @@ from bot.storage import Storage
 from handlers import evidence
 from handlers.ask import ABSTAINED
 from handlers.core import Incoming, Reply
+from handlers.dialogues import Conversations
 from handlers.dispatch import Dispatcher
 from handlers.reminders.calendar import HolidayError, OfficeCalendar, WorkingTime, read_holiday_file
 from handlers.reminders.schedule import Rules
@@ -71,7 +72,8 @@ def _librarian(config: Config, kb: KnowledgeBase | None) -> Librarian:
     if kb is not None:
         return Librarian(kb, config.plan)
     directory = Path(config.cache_dir).expanduser() if config.cache_dir else None
-    return load_librarian(default_plan=config.plan, directory=directory)
+    plans = Path(config.plans_dir).expanduser() if config.plans_dir else None
+    return load_librarian(default_plan=config.plan, directory=directory, plans_dir=plans)
 
 
 def reminder_rules(config: Config) -> Rules:
@@ -117,7 +119,7 @@ async def create_app(
     kb = kb if kb is not None else librarian.kb
     plan = kb.plan(config.plan)
     rules = reminder_rules(config)
-    storage = await Storage.open(config.db_path)
+    storage = await Storage.open(config.db_path, database_url=config.database_url)
     services = Services(
         kb, plan, librarian, storage,
         is_admin=config.is_admin,
@@ -127,6 +129,7 @@ async def create_app(
         export_dir=Path(config.export_dir).expanduser().resolve(),
         campaign_year=config.campaign_year,
         evidence_max_bytes=max(config.evidence_max_mb, 1) * 1024 * 1024,
+        conversations=Conversations(shared=storage if config.replicas > 1 else None),
     )
     await evidence.check_store(services)  # files stored but never recorded → 未登记材料
     outbox = Outbox()

@@ -30,7 +30,9 @@ class Config:
     """Everything the bot needs to run. Secrets are hidden from repr."""
 
     plan: str = "pingyin"
+    plans_dir: str = ""  # the deployment's own plan files (qcbot plan import), beside the built-in four
     db_path: str = field(default_factory=_default_db)
+    database_url: str = field(default="", repr=False)  # postgresql://… selects PostgreSQL; "" = SQLite at db_path
     admins: tuple[str, ...] = ()  # "channel:user_id" or bare user ids of office admins
     timezone: str = "Asia/Shanghai"
     campaign_year: int | None = None  # roll the plans' dates to this year
@@ -41,6 +43,7 @@ class Config:
     # HTTP server (qcbot serve)
     host: str = "0.0.0.0"
     port: int = 8080
+    replicas: int = 1  # serve processes sharing this database; >1: Telegram by webhook, shared dialogue context
     # Telegram
     telegram_token: str = field(default="", repr=False)
     telegram_mode: str = "polling"  # polling | webhook

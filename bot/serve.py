@@ -3,6 +3,10 @@
 Channels are built from the configuration, checked at start (one Chinese message naming
 what is missing), and stopped cleanly on SIGTERM: stop taking requests, stop polling,
 finish the answers in flight, drain the webhook queue, then close the app.
+
+The channels keep what several replicas must agree on (ids handled, button payloads, the
+群机器人 limit) in the app's storage, so QCBOT_REPLICAS processes on one database act as one;
+Telegram then receives by webhook only (polling serves one process).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from bot.config import Config, ConfigError
 from bot.logs import configure_logging
 from bot.storage import Storage, StorageError
 from handlers.core import Handler
+from handlers.store import SharedState
 
 if TYPE_CHECKING:
     from bot.scheduler import Outbox
@@ -101,6 +106,10 @@ def _check_telegram(config: Config) -> None:
         raise ConfigError(
             f"配置项 QCBOT_TELEGRAM_MODE 只能是 polling 或 webhook，现为 {config.telegram_mode!r}"
         )
+    if config.replicas > 1 and config.telegram_mode == "polling":
+        raise ConfigError(
+            f"QCBOT_REPLICAS={config.replicas} 时 Telegram 只能用 webhook（QCBOT_TELEGRAM_MODE=webhook）：轮询只适用于单个进程"
+        )
     webhook = (
         ("telegram_webhook_url", "telegram_secret_token")
         if config.telegram_mode == "webhook"
@@ -159,9 +168,13 @@ class Channels:
 
 
 def build_channels(
-    config: Config, handler: Handler, plan: Plan, clock: Callable[[], float] = time.time
+    config: Config,
+    handler: Handler,
+    plan: Plan,
+    clock: Callable[[], float] = time.time,
+    shared: SharedState | None = None,
 ) -> Channels:
-    """Create the adapters for the plan (inside a running event loop)."""
+    """Create the adapters for the plan (inside a running event loop); `shared`: the replicas' state."""
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
     channels = Channels(plan, session)
     client = _app_client(config, session) if plan.wecom_app else None
@@ -172,12 +185,17 @@ def build_channels(
             config.wecom_api_base,
             config.wecom_webhook_key,
             config.wecom_webhook_per_minute,
+            shared=shared,
         )
     if plan.telegram:
-        channels.telegram = TelegramChannel(config, handler)
+        channels.telegram = TelegramChannel(config, handler, shared=shared)
     if plan.wecom_bot:
         guard = CallbackGuard(
-            WeComCrypto(config.wecom_bot_token, config.wecom_bot_aes_key, ""), window, clock
+            WeComCrypto(config.wecom_bot_token, config.wecom_bot_aes_key, ""),
+            window,
+            clock,
+            shared=shared,
+            scope="wecom_bot",
         )
         budget = config.wecom_reply_budget_ms / 1000
         backlog = Backlog(config.wecom_workers, config.wecom_queue_limit)
@@ -196,6 +214,8 @@ def build_channels(
             WeComCrypto(config.wecom_token, config.wecom_aes_key, config.wecom_corp_id),
             window,
             clock,
+            shared=shared,
+            scope="wecom_app",
         )
         channels.wecom_app = WeComAppChannel(guard, handler, client, channels.webhook)
     return channels
@@ -332,7 +352,7 @@ async def serve(config: Config, plan: Plan, stop: asyncio.Event | None = None) -
 
     stop = stop or _stop_on_signals()
     app = await create_app(config)
-    channels = build_channels(config, app.handler, plan)
+    channels = build_channels(config, app.handler, plan, shared=app.storage)
     register_pushes(app.outbox, channels)
     runner = web.AppRunner(
         web_app(channels, app.storage), access_log=None, handle_signals=False, shutdown_timeout=10

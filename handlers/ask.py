@@ -21,17 +21,17 @@ async def answer(services: Services, message: Incoming, question: str) -> Answer
     if mentions_own_department(question):
         liaison = await services.storage.liaison(message.channel, message.user_id, services.plan.id)
         department = liaison.department if liaison else None
-    context = services.conversations.get(key, now)
+    context = await services.conversations.get(key, now)
     result, context = converse(services.librarian, question, context, services.plan.id, department, now)
     services.conversations.put(key, context)
     await log(services, message, result)
     return result
 
 
-def choice_pending(services: Services, message: Incoming) -> bool:
+async def choice_pending(services: Services, message: Incoming) -> bool:
     """True when the message is a number answering the choices the sender was last offered."""
     now = services.now().timestamp()
-    context = services.conversations.get((message.channel, message.chat_id, message.user_id), now)
+    context = await services.conversations.get((message.channel, message.chat_id, message.user_id), now)
     return pending_choice(context, message.text, now)
 
 

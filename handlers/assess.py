@@ -22,11 +22,12 @@ from typing import Any
 from handlers import ask, results
 from handlers.core import Choice, Incoming, Reply
 from handlers.services import Services, actor, normalize
-from handlers.store import Progress, Value
+from handlers.store import Progress, StoredAnswer, Value
 from knowledge.answers import relevant_clauses
 from knowledge.display import clip, num, qty
 from knowledge.rules import Fact, describe_rule
 from scoring.answers import AnswerError, chinese_number, coerce, example, expected, num_text
+from scoring.derived import conflicts, qty_of, raw_inputs, recompute
 from scoring.errors import AmbiguousPercent, FutureDate, UnsureAnswer
 from scoring.questionnaire import Question, read_answer
 
@@ -35,6 +36,8 @@ PAYLOAD = "a:"
 RESUMABLE = ("active", "paused")
 CONFIRM = "confirm"  # chat state key: [fact id, reading 1, reading 2] while asking 0.35% or 35%
 SKIP_PAYLOAD = "skip"
+CONFIRM_PAYLOAD = "ok"  # "a:<fact>:ok": keep the answer another department gave (确认)
+CHANGE_PAYLOAD = "change"  # "a:<fact>:change": 修改 it (the question asks for a new answer)
 PICK = "="  # payload tail: a confirmed reading, "a:<fact>:=35"
 STALE = "这个按钮已过期（题目已答或不是你的题目）。发送“自评”继续。"
 HINT = "可回复“跳过”“上一题”“暂停”；不懂就问“这题什么意思？”"
@@ -46,6 +49,7 @@ _SKIP = {"跳过", "下一题", "略过", "skip", "pass"}
 _BACK = {"上一题", "上一个", "返回上一题", "back"}
 _PAUSE = {"暂停", "稍后", "等会", "等一下", "pause"}
 _CANCEL = {"取消", "退出", "结束自评", "退出自评", "cancel"}
+_CONFIRM = {"确认", "确定", "沿用", "同意", "确认无误", "无误", "ok"}
 _EDIT = re.compile(r"^(?:修改|改|重答)第?(?P<n>[0-9]{1,4}|[一二三四五六七八九十百两]{1,6})(?:题|个)?$")
 _EXPLAIN = re.compile(r"^[?？]+$|什么意思|啥意思|是指什么|指的是什么|怎么理解|看不懂|不明白|解释一下|这题|本题|这道题")
 _ABOUT_CURRENT = re.compile(
@@ -99,18 +103,22 @@ async def start(services: Services, message: Incoming) -> list[Reply]:
     session = await _load(services, message)
     if isinstance(session, str):
         return [Reply(session)]
-    answers = await _answers(session)
+    rows = await _rows(session)
+    answers = {fact_id: row.value for fact_id, row in rows.items()}
+    unconfirmed = {q.fact.id for q, _ in _unconfirmed(session, rows)}
     progress = session.progress
     if progress.status in RESUMABLE and progress.position < session.total:
         head = f"继续自评（{session.department}），已答{_answered(session, answers)}/{session.total}题。"
         moved = session.at(progress.position, return_to=progress.return_to)
     else:
-        first = next((q.number - 1 for q in session.questions if q.fact.id not in answers), None)
+        first = next((q.number - 1 for q in session.questions
+                      if q.fact.id not in answers or q.fact.id in unconfirmed), None)
         head = f"开始自评（{session.department}），共{session.total}题。"
         if first is None:
             head = f"{session.department}的{session.total}题都已作答，从第1题复核；回复“跳过”保留原答案。"
         moved = session.at(first or 0)
-    return await _enter(replace(session, progress=moved), answers, head)
+    head += _shared_note(session, rows)
+    return await _enter(replace(session, progress=moved), answers, head, recheck=True)
 
 
 async def edit(services: Services, message: Incoming, number: int) -> list[Reply]:
@@ -169,6 +177,10 @@ async def on_button(services: Services, message: Incoming, payload: str) -> list
         return [Reply(STALE)]
     if number == SKIP_PAYLOAD:
         return await _skip(session)
+    if number == CONFIRM_PAYLOAD:
+        return await _confirm(session)
+    if number == CHANGE_PAYLOAD:
+        return [await _question(session, "请直接回复新的答案：", confirm=False)]
     if number.startswith(PICK):
         return await _pick(session, number[len(PICK):])
     if not number.isdigit():
@@ -224,6 +236,8 @@ def _command(session: Session, word: str) -> Coroutine[Any, Any, list[Reply]] | 
         return _pause(session)
     if lowered in _CANCEL:
         return _cancel(session)
+    if lowered in _CONFIRM:
+        return _confirm(session)
     number = edit_number(word)
     if number is not None:
         return edit(session.services, session.message, number)
@@ -236,7 +250,11 @@ async def _record(session: Session, values: dict[str, Value]) -> list[Reply]:
         return []
     services, question = session.services, session.current
     fact = question.fact
-    before = await _answers(session)
+    rows = await _rows(session)
+    before = rows.get(fact.id)
+    stored = {fact_id: row.value for fact_id, row in rows.items()}
+    derived = recompute({f.id: f for f in question.indicator.facts}, stored, values)
+    values = {**values, **derived.values}
     moved = session.at(session.next_position())
     await services.storage.save_answers(
         services.plan.id, session.department, values, actor(session.message), progress=moved
@@ -245,9 +263,14 @@ async def _record(session: Session, values: dict[str, Value]) -> list[Reply]:
     when = values.get(question.done_date.id) if question.done_date else None
     if when is not None:
         head += f"（完成日期：{when}）"
-    old = before.get(fact.id)
-    if old is not None and old != values[fact.id]:
-        head += f"（原为{_show(fact, old)}）"
+    old = before.value if before is not None else None
+    other = _author(before) if before and before.department not in ("", session.department) else ""
+    if other and old == values[fact.id]:
+        head += f"（与{other}的答案一致，已确认）"
+    elif old is not None and old != values[fact.id]:
+        by = f"{other}填写的" if other else ""
+        head += f"（原为{by}{_show(fact, old)}" + ("；各相关部门看到的都是新答案）" if other else "）")
+    head = "\n".join((head, *derived.lines))
     return await _go(replace(session, progress=moved), head, edited=session.progress.return_to)
 
 
@@ -256,6 +279,30 @@ async def _skip(session: Session) -> list[Reply]:
     moved = session.at(session.next_position())
     await session.services.storage.save_progress(moved)
     return await _go(replace(session, progress=moved), "已跳过。", edited=session.progress.return_to)
+
+
+async def _confirm(session: Session) -> list[Reply]:
+    """确认: keep the county's answer to the current question (another department's: recorded)."""
+    question = session.current
+    if question is None:
+        return []
+    rows = await _rows(session)
+    row = rows.get(question.fact.id)
+    if row is None:
+        return [await _question(session, "本题还没有答案，请直接填写。")]
+    moved = session.at(session.next_position())
+    if row.department in ("", session.department):
+        await session.services.storage.save_progress(moved)
+        head = f"已保留：{_show(question.fact, row.value)}。"
+    else:
+        values = {fact_id: rows[fact_id].value for fact_id in _facts(question) if fact_id in rows}
+        done = await session.services.storage.confirm_answers(
+            session.services.plan.id, session.department, values, actor(session.message),
+            progress=moved)
+        if question.fact.id not in done:  # changed since it was shown
+            return [await _question(session, "这题的答案刚被修改，请再看一下：")]
+        head = f"已确认：{_show(question.fact, row.value)}（{_author(row)}填写）。"
+    return await _go(replace(session, progress=moved), head, edited=session.progress.return_to)
 
 
 async def _unsure(session: Session, problem: UnsureAnswer) -> Reply:
@@ -363,13 +410,44 @@ async def _go(session: Session, head: str, edited: int | None = None) -> list[Re
     return [await _question(session, head)]
 
 
-async def _enter(session: Session, answers: dict[str, Value], head: str) -> list[Reply]:
-    """Store the position and the chat state, then show the question (with the hint)."""
+async def _enter(
+    session: Session, answers: dict[str, Value], head: str, recheck: bool = False
+) -> list[Reply]:
+    """Store the position and the chat state, then show the question (with the hint).
+
+    With recheck, a stored derived value the raw figures contradict sends the liaison to the
+    first raw figure it is computed from (and back afterwards).
+    """
+    if recheck:
+        session, head = _recheck(session, answers, head)
     services, m = session.services, session.message
     await services.storage.save_progress(session.progress)
     state = {"flow": FLOW, "plan": services.plan.id, "department": session.department}
     await services.storage.set_state(m.channel, m.chat_id, m.user_id, state)
-    return [_render(session, answers, head, hint=True)]
+    shared = (await _rows(session)).get(session.current.fact.id) if session.current else None
+    return [_render(session, answers, head, hint=True, shared=shared)]
+
+
+def _recheck(session: Session, answers: dict[str, Value], head: str) -> tuple[Session, str]:
+    """The first stored ratio/share/change/growth that disagrees with its raw figures, asked again."""
+    seen: set[str] = set()
+    for q in session.questions:
+        if q.indicator.id in seen:
+            continue
+        seen.add(q.indicator.id)
+        facts = {f.id: f for f in q.indicator.facts}
+        found = next((c for c in conflicts(facts, answers) if c.derived.known), None)
+        if found is None:
+            continue
+        inputs = raw_inputs(facts, found.fact)
+        target = next((t for t in session.questions if t.fact.id in inputs), q)
+        fact, back = facts[found.fact], session.progress.position
+        note = (f"需核对：{fact.question}原填{qty_of(fact, found.typed)}，按原始数据计算为"
+                f"{found.derived.text}，两者不一致。请重新确认第{target.number}题"
+                "（其他原始数据可用“修改第N题”）。")
+        moved = session.at(target.number - 1, return_to=None if back == target.number - 1 else back)
+        return replace(session, progress=moved), "\n".join(x for x in (head, note) if x)
+    return session, head
 
 
 async def _side_question(session: Session) -> list[Reply]:
@@ -422,6 +500,51 @@ async def _answers(session: Session) -> dict[str, Value]:
     return await session.services.storage.answers(session.services.plan.id, session.department)
 
 
+async def _rows(session: Session) -> dict[str, StoredAnswer]:
+    """The county's answers with their authors, by fact id."""
+    rows = await session.services.storage.plan_answer_rows(session.services.plan.id)
+    return {row.fact_id: row for row in rows}
+
+
+def _unconfirmed(
+    session: Session, rows: dict[str, StoredAnswer]
+) -> list[tuple[Question, StoredAnswer]]:
+    """The liaison's questions another department answered that this department has not confirmed."""
+    shared = results.by_others(session.questions, list(rows.values()), session.department)
+    return [(q, row) for q, row in shared if session.department not in row.confirmed]
+
+
+def _shared_note(session: Session, rows: dict[str, StoredAnswer]) -> str:
+    """“统计局 张三 已填写第13–15题；轮到时回复“确认”沿用，不用重填。” (empty when none)."""
+    by_author: dict[str, list[int]] = {}
+    for question, row in _unconfirmed(session, rows):
+        by_author.setdefault(_author(row), []).append(question.number)
+    if not by_author:
+        return ""
+    named = "；".join(f"{who} 已填写第{_numbers(ns)}题" for who, ns in by_author.items())
+    return f"\n{named}。轮到时回复“确认”沿用，不用重填。"
+
+
+def _numbers(numbers: list[int]) -> str:
+    """[1, 2, 3, 5] → 1–3、5."""
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    return "、".join(f"{r[0]}–{r[-1]}" if len(r) > 2 else "、".join(map(str, r)) for r in runs)
+
+
+def _author(row: StoredAnswer) -> str:
+    return f"{row.department} {row.user_name or row.updated_by}".strip()
+
+
+def _facts(question: Question) -> tuple[str, ...]:
+    """The facts one answer gives: the question's, and a checklist task's completion date."""
+    return (question.fact.id, question.done_date.id) if question.done_date else (question.fact.id,)
+
+
 async def _leave(services: Services, message: Incoming) -> None:
     await services.storage.set_state(message.channel, message.chat_id, message.user_id, None)
 
@@ -433,12 +556,26 @@ def _answered(session: Session, answers: dict[str, Value]) -> int:
 # --- rendering ------------------------------------------------------------------------------
 
 
-async def _question(session: Session, head: str = "", hint: bool = False) -> Reply:
-    return _render(session, await _answers(session), head, hint)
+async def _question(
+    session: Session, head: str = "", hint: bool = False, confirm: bool = True
+) -> Reply:
+    rows = await _rows(session)
+    answers = {fact_id: row.value for fact_id, row in rows.items()}
+    shared = rows.get(session.current.fact.id) if session.current and confirm else None
+    return _render(session, answers, head, hint, shared=shared)
 
 
-def _render(session: Session, answers: dict[str, Value], head: str, hint: bool) -> Reply:
-    """第3/12题, the indicator, the question, an example or the options, the current answer."""
+def _render(
+    session: Session,
+    answers: dict[str, Value],
+    head: str,
+    hint: bool,
+    shared: StoredAnswer | None = None,
+) -> Reply:
+    """第3/12题, the indicator, the question, an example or the options, the current answer.
+
+    When another department gave the answer (`shared`), it names them and offers 确认 / 修改.
+    """
     q = session.current
     if q is None:
         return Reply(head)
@@ -452,12 +589,22 @@ def _render(session: Session, answers: dict[str, Value], head: str, hint: bool) 
         lines.append(expected(fact) if fact.type == "choice" else f"例如：{example(fact)}")
     if q.done_date is not None:
         lines.append("已完成可直接回复完成日期，如2026年5月")
+    other = shared is not None and shared.department not in ("", session.department)
+    confirmed = other and shared is not None and session.department in shared.confirmed
     if fact.id in answers:
         when = answers.get(q.done_date.id) if q.done_date else None
-        lines.append(f"当前答案：{_show(fact, answers[fact.id])}" + (f"（{when}）" if when else ""))
+        dated = f"（{when}）" if when else ""
+        if other and shared is not None:
+            mark = "（本部门已确认）" if confirmed else "\n回复“确认”沿用，或直接回复新的答案修改。"
+            lines.append(results.answered_by(session.services, shared, fact) + dated + mark)
+        else:
+            lines.append(f"当前答案：{_show(fact, answers[fact.id])}" + dated)
     if hint:
         lines.append(HINT)
     choices = tuple(Choice(o, f"{PAYLOAD}{fact.id}:{n}") for n, o in enumerate(q.options, 1))
+    if other and not confirmed:
+        change = () if q.options else (Choice("修改", f"{PAYLOAD}{fact.id}:{CHANGE_PAYLOAD}"),)
+        choices = (Choice("确认", f"{PAYLOAD}{fact.id}:{CONFIRM_PAYLOAD}"), *choices, *change)
     return Reply("\n".join(lines), choices=choices)
 
 

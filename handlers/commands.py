@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from handlers import ask, assess, bind, evidence, office, results
+from handlers import ask, assess, bind, bounds, evidence, office, results
 from handlers.core import Incoming, Reply
 from handlers.help import help_reply
 from handlers.package.flow import on_package
@@ -92,6 +92,11 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "/progress", "各部门自评进度：指标、已答、完成率、估分", "/progress", office.on_progress,
         ("各部门进度", "全县进度"), admin=True,
+    ),
+    Command(
+        "/bounds", "功效系数法满意值、不允许值：查看（官方/估算）、设定、恢复估算",
+        "/bounds 第10项 变动幅度 满意 0.2 不允许 -0.1", bounds.on_bounds, ("界值", "功效系数界值"),
+        takes_args=True, admin=True,
     ),
     Command(
         "/export", "导出Excel：答案、得分、部门进度、时间节点、未答问题", "/export",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from handlers.bounds import office_bounds
 from handlers.services import Services
 from handlers.store import EvidenceFile, StoredAnswer
 from knowledge.assignment import OFFICE, bind_problem
@@ -28,7 +29,7 @@ class CountyView:
     assessment: Assessment
     departments: tuple[DepartmentProgress, ...]
     rows: tuple[StoredAnswer, ...]
-    answers: dict[str, Value]  # merged: the most recent answer to each fact
+    answers: dict[str, Value]  # the county's one answer to each fact
     evidence: tuple[EvidenceFile, ...] = field(default=())  # the active evidence files
 
     def evidence_of(self, department: str | None = None) -> tuple[int, int]:
@@ -57,31 +58,35 @@ def unit_ids(services: Services, indicator_id: str) -> tuple[str, ...]:
 
 
 async def county_view(services: Services) -> CountyView:
-    """Read every answer and liaison of the plan; score the county and each department."""
+    """Read the county's answers and the liaisons; score the county and each department.
+
+    There is one answer per fact, so a department's progress counts the answers to its
+    questions whoever gave them (a shared indicator is complete for every department at once).
+    """
     plan = services.plan
     rows = await services.storage.plan_answer_rows(plan.id)
     liaisons = Counter(lia.department for lia in await services.storage.liaisons(plan.id))
     merged = merge_answers(rows)
     today = services.today()
+    bounds = await office_bounds(services)
     assessment = county_assessment(
         services.framework,
         merged,
         plan=plan,
         units_for=lambda i: unit_ids(services, i),
         today=today,
+        bounds=bounds,
     )
-    by_dept: dict[str, dict[str, Value]] = {}
-    for row in rows:
-        by_dept.setdefault(row.department, {})[row.fact_id] = row.value
     progress = [
         department_progress(
             services.framework,
             dept,
             services.questions(dept),
-            by_dept.get(dept, {}),
+            merged,
             liaisons=liaisons[dept],
             plan=plan,
             today=today,
+            bounds=bounds,
         )
         for dept in departments_to_assess(services)
     ]
@@ -92,12 +97,9 @@ async def county_view(services: Services) -> CountyView:
 
 async def unfinished_departments(services: Services) -> frozenset[str]:
     """Departments with at least one unanswered self-assessment question (cheap: no scoring)."""
-    answered: dict[str, set[str]] = {}
-    for row in await services.storage.plan_answer_rows(services.plan.id):
-        answered.setdefault(row.department, set()).add(row.fact_id)
+    done = {row.fact_id for row in await services.storage.plan_answer_rows(services.plan.id)}
     out = set()
     for lia in await services.storage.liaisons(services.plan.id):
-        done = answered.get(lia.department, set())
         if any(q.fact.id not in done for q in services.questions(lia.department)):
             out.add(lia.department)
     return frozenset(out)

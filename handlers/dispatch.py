@@ -87,7 +87,7 @@ class Dispatcher:
         number = assess.edit_number(message.text)
         if number is not None:
             return await assess.edit(self.services, message, number)
-        if not ask.choice_pending(self.services, message):
+        if not await ask.choice_pending(self.services, message):
             idle = await assess.idle_reply(self.services, message)
             if idle is not None:
                 return idle

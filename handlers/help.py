@@ -27,6 +27,7 @@ FLOW_WORDS: tuple[FlowWord, ...] = (
     FlowWord("这题什么意思？", "解释当前题目"),
     FlowWord("暂停", "保存进度，稍后说“自评”继续"),
     FlowWord("取消", "退出自评，已填答案保留"),
+    FlowWord("确认", "沿用其他部门已填的答案，不用重填"),
 )
 
 

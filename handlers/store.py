@@ -39,7 +39,10 @@ class Liaison:
 
 @dataclass(frozen=True)
 class StoredAnswer:
-    """A department's current answer to one fact."""
+    """The county's current answer to one fact: its author (department, user) and time.
+
+    `confirmed` names the other departments that confirmed this very value (确认, not retyped).
+    """
 
     plan: str
     department: str
@@ -48,11 +51,13 @@ class StoredAnswer:
     updated_by: str
     updated_at: str
     channel: str
+    user_name: str = ""
+    confirmed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class AnswerChange:
-    """One change of an answer: who, when, where, old → new (old None when first answered)."""
+    """One change of an answer: who (department, user), when, where, old → new (old None when new)."""
 
     plan: str
     department: str
@@ -62,6 +67,7 @@ class AnswerChange:
     changed_by: str
     changed_at: str
     channel: str
+    user_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -179,15 +185,42 @@ class EvidenceFile:
     status: str = "active"  # active | withdrawn
 
 
-class Store(Protocol):
+class SharedState(Protocol):
+    """What every `qcbot serve` replica shares: ids handled once, short-lived values, send rates."""
+
+    async def first_time(self, scope: str, key: str, ttl: float) -> bool: ...
+    async def shared_value(self, scope: str, key: str) -> str | None: ...
+    async def share_values(self, scope: str, values: Mapping[str, str], ttl: float) -> None: ...
+    def share_later(self, scope: str, key: str, value: str | None, ttl: float) -> None: ...
+    async def take_slot(self, bucket: str, limit: int, window: float) -> float: ...
+    async def sweep_shared(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class StoredBounds:
+    """功效系数法 bounds the office set for one measure of a plan (/bounds): official, not estimated."""
+
+    plan: str
+    measure: str  # 17.b, 10.a.2
+    satisfied: float  # x满意
+    allowed: float  # x不允许
+    set_by: str  # the user's name (or id)
+    user_id: str
+    channel: str
+    set_at: str  # ISO UTC
+
+
+class Store(SharedState, Protocol):
     """Durable storage as the flows use it; every call is async and safe to await from the loop."""
 
     # liaisons and answers
     async def bind(self, who: Actor, plan: str, department: str) -> Liaison: ...
     async def liaison(self, channel: str, user_id: str, plan: str) -> Liaison | None: ...
     async def liaisons(self, plan: str, department: str | None = None) -> list[Liaison]: ...
-    async def answers(self, plan: str, department: str) -> dict[str, Value]: ...
-    async def answer_rows(self, plan: str, department: str) -> list[StoredAnswer]: ...
+    # one county answer per fact: `department` in answers() does not narrow them (every
+    # department sharing an indicator sees the same answer); in answer_rows/history it is the author
+    async def answers(self, plan: str, department: str | None = None) -> dict[str, Value]: ...
+    async def answer_rows(self, plan: str, department: str | None = None) -> list[StoredAnswer]: ...
     async def plan_answer_rows(self, plan: str) -> list[StoredAnswer]: ...
     async def save_answers(
         self,
@@ -197,8 +230,16 @@ class Store(Protocol):
         who: Actor,
         progress: Progress | None = None,
     ) -> list[str]: ...
+    async def confirm_answers(
+        self,
+        plan: str,
+        department: str,
+        values: Mapping[str, Value],
+        who: Actor,
+        progress: Progress | None = None,
+    ) -> list[str]: ...
     async def history(
-        self, plan: str, department: str, fact_id: str | None = None
+        self, plan: str, department: str | None = None, fact_id: str | None = None
     ) -> list[AnswerChange]: ...
 
     # conversations and self-assessment progress
@@ -271,6 +312,13 @@ class Store(Protocol):
     async def rename_evidence(self, evidence_id: int, name: str) -> EvidenceFile | None: ...
     async def withdraw_evidence(self, evidence_id: int) -> EvidenceFile | None: ...
     async def assign_evidence(self, evidence_id: int, indicator: str) -> EvidenceFile | None: ...
+
+    # the office's 功效系数法 bounds (/bounds): one row per measure, official until cleared
+    async def set_bounds(
+        self, plan: str, measure: str, satisfied: float, allowed: float, who: Actor
+    ) -> StoredBounds: ...
+    async def bounds(self, plan: str) -> list[StoredBounds]: ...
+    async def clear_bounds(self, plan: str, measures: Iterable[str]) -> list[str]: ...
 
     async def flush(self) -> None: ...
     async def close(self) -> None: ...

@@ -41,13 +41,15 @@ def code_files() -> list[Path]:
     return sorted(p for folder in _CODE if folder.is_dir() for p in folder.rglob("*.py"))
 
 
-def fingerprint(data_dir: Path) -> str:
-    """Hash of the knowledge files, the code that reads them and the Python version."""
+def fingerprint(data_dir: Path, plans_dir: Path | None = None) -> str:
+    """Hash of the knowledge files (and a plans directory's), the code that reads them and the Python version."""
     digest = hashlib.sha256(f"{FORMAT}:{sys.version}".encode())
-    data = sorted(p for p in data_dir.rglob("*") if p.is_file())
-    for path in data:
-        digest.update(str(path.relative_to(data_dir)).encode())
-        digest.update(path.read_bytes())
+    for folder in (data_dir, plans_dir):
+        if folder is None or not folder.is_dir():
+            continue
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            digest.update(f"{folder is plans_dir}:{path.relative_to(folder)}".encode())
+            digest.update(path.read_bytes())
     for path in code_files():
         digest.update(str(path.relative_to(_ROOT)).encode())
         digest.update(path.read_bytes())
@@ -55,14 +57,18 @@ def fingerprint(data_dir: Path) -> str:
 
 
 def load_librarian(
-    data_dir: Path | None = None, default_plan: str = "pingyin", directory: Path | None = None
+    data_dir: Path | None = None,
+    default_plan: str = "pingyin",
+    directory: Path | None = None,
+    plans_dir: Path | None = None,
 ) -> Librarian:
-    """The Librarian for a knowledge directory, from the cache in `directory` (default cache_dir()) when current."""
+    """The Librarian for a knowledge directory (and a deployment's plans directory), from the cache in
+    `directory` (default cache_dir()) when current."""
     root = data_dir or DATA_DIR
-    path = (directory or cache_dir()) / f"librarian-{fingerprint(root)}.pickle"
+    path = (directory or cache_dir()) / f"librarian-{fingerprint(root, plans_dir)}.pickle"
     librarian = _read(path)
     if librarian is None:
-        librarian = Librarian(load_knowledge(data_dir), default_plan=default_plan)
+        librarian = Librarian(load_knowledge(data_dir, plans_dir), default_plan=default_plan)
         _write(path, librarian)
     librarian.default_plan = librarian.kb.plan(default_plan).id
     return librarian

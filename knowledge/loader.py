@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from knowledge.bounds import bounds_problem, efficacy_measures, indicator_measures
 from knowledge.errors import KnowledgeError, RuleError
 from knowledge.fields import Node
 from knowledge.model import (
@@ -29,6 +30,9 @@ from knowledge.model import (
     Term,
 )
 from knowledge.rules import Fact, parse_facts, parse_rule
+
+if TYPE_CHECKING:
+    from knowledge.departments import DepartmentIndex
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -69,8 +73,8 @@ def read_yaml(path: Path) -> object:
         raise KnowledgeError(path.name, where, f"YAML 格式错误：{problem}") from None
 
 
-def load_knowledge(data_dir: Path | None = None) -> KnowledgeBase:
-    """Load every knowledge file under data_dir (default: the packaged data)."""
+def load_knowledge(data_dir: Path | None = None, plans_dir: Path | None = None) -> KnowledgeBase:
+    """Load every knowledge file under data_dir (default: the packaged data), and the plans in plans_dir."""
     root = data_dir or DATA_DIR
     frameworks: dict[str, Framework] = {}
     for path in sorted((root / "frameworks").glob("*.yaml")):
@@ -80,15 +84,27 @@ def load_knowledge(data_dir: Path | None = None) -> KnowledgeBase:
         frameworks[fw.id] = fw
     departments = parse_departments("departments.yaml", read_yaml(root / "departments.yaml"))
     plans: dict[str, Plan] = {}
-    for path in sorted((root / "plans").glob("*.yaml")):
+    files: dict[str, Path] = {}
+    for path in [*sorted((root / "plans").glob("*.yaml")), *plan_files(plans_dir)]:
         plan = parse_plan(path.name, read_yaml(path), frameworks)
         if plan.id in plans:
-            raise KnowledgeError(path.name, "id", f"重复的方案编号 {plan.id}")
+            where = "内置方案" if files[plan.id].parent == root / "plans" else "方案"
+            raise KnowledgeError(str(path), "id", f"方案编号 {plan.id} 与{where} {files[plan.id]} 重名，请改用另一个编号")
         plans[plan.id] = plan
+        files[plan.id] = path
     glossary = parse_glossary("glossary.yaml", read_yaml(root / "glossary.yaml"))
     kb = KnowledgeBase(frameworks, plans, departments, glossary)
     _check_responsible(kb)
     return kb
+
+
+def plan_files(plans_dir: Path | None) -> list[Path]:
+    """The plan files of a deployment's plans directory (QCBOT_PLANS_DIR), beside the built-in ones."""
+    if plans_dir is None:
+        return []
+    if not plans_dir.is_dir():
+        raise KnowledgeError(str(plans_dir), "", "方案目录不存在（QCBOT_PLANS_DIR）")
+    return sorted(plans_dir.glob("*.yaml"))
 
 
 # --- frameworks -------------------------------------------------------------------------------
@@ -108,6 +124,10 @@ def parse_framework(file: str, data: object) -> Framework:
     fw_id = node.text("id")
     for path, raw in node.items("indicators", required=True):
         ind = _indicator(file, path, raw, fw_id, levels, clauses)
+        for measure in indicator_measures(ind):  # negative bounds only for changes and growth
+            problem = bounds_problem(measure, measure.default.satisfied, measure.default.allowed)
+            if problem is not None:
+                raise KnowledgeError(file, f"{path}.rule", f"{measure.key} 的 bounds：{problem}")
         if ind.id in indicators:
             raise KnowledgeError(file, f"{path}.id", f"重复的指标编号 {ind.id}")
         for fact in ind.facts:
@@ -323,7 +343,7 @@ def parse_plan(file: str, data: object, frameworks: Mapping[str, Framework]) -> 
         rows=tuple(_row(file, p, d, fw) for p, d in node.items("rows")),
         aliases=editorial.texts("aliases") if editorial else (),
         notes=_notes(editorial) if editorial else (),
-        efficacy=_efficacy(editorial),
+        efficacy=_efficacy(editorial, fw),
     )
 
 
@@ -394,16 +414,24 @@ def _row(file: str, path: str, data: object, fw: Framework) -> PlanRow:
     )
 
 
-def _efficacy(editorial: Node | None) -> dict[str, dict[str, float]]:
+def _efficacy(editorial: Node | None, fw: Framework) -> dict[str, dict[str, float]]:
     raw = editorial.get("efficacy") if editorial else None
     if not raw:
         return {}
     if not isinstance(raw, dict):
         raise editorial.error("efficacy", "应为映射（指标.部分: {satisfied, allowed}）")  # type: ignore[union-attr]
+    measures = {m.key: m for m in efficacy_measures(fw)}
     out: dict[str, dict[str, float]] = {}
     for key, bounds in raw.items():
         node = Node(editorial.file, editorial.at(f"efficacy.{key}"), bounds, ("satisfied", "allowed"))  # type: ignore[union-attr]
-        out[str(key)] = {"satisfied": node.number("satisfied"), "allowed": node.number("allowed")}
+        measure = measures.get(str(key))
+        if measure is None:
+            raise node.error("", f"{fw.id} 没有这个功效系数测度（可用：{'、'.join(measures) or '无'}）")
+        values = {"satisfied": node.number("satisfied", negative=True), "allowed": node.number("allowed", negative=True)}
+        problem = bounds_problem(measure, values["satisfied"], values["allowed"])
+        if problem is not None:
+            raise node.error("", problem)
+        out[str(key)] = values
     return out
 
 
@@ -464,7 +492,12 @@ def _check_responsible(kb: KnowledgeBase) -> None:
 
     index = DepartmentIndex(kb.departments)
     for plan in kb.plans.values():
-        for ind_id, units in plan.responsible.items():
-            for unit in units:
-                if not index.resolve(unit):
-                    raise KnowledgeError(f"{plan.id}.yaml", f"responsible.{ind_id}", f"无法识别的责任单位“{unit}”，请在 departments.yaml 中添加别名")
+        check_responsible(plan, index)
+
+
+def check_responsible(plan: Plan, index: DepartmentIndex) -> None:
+    """Every responsible unit string of one plan resolves to a known department."""
+    for ind_id, units in plan.responsible.items():
+        for unit in units:
+            if not index.resolve(unit):
+                raise KnowledgeError(f"{plan.id}.yaml", f"responsible.{ind_id}", f"无法识别的责任单位“{unit}”，请在 departments.yaml 中添加别名")

@@ -26,6 +26,7 @@ from knowledge.display import clip, num
 from knowledge.rules import Fact, Value
 from scoring.answers import MAX_LENGTH, AnswerProblem, not_future, parse_answer, validate_answers
 from scoring.checklist import UNSCORED_KINDS, entries_of
+from scoring.derived import conflicts, derive
 from scoring.errors import AmbiguousPercent, AnswerError, FutureDate, ScoringError, UnsureAnswer
 from scoring.questionnaire import Question, read_answer
 
@@ -140,8 +141,26 @@ def render_template(
         out += ["", *_indicator_header(ind, units)]
         for comments, key in body:
             out += [_comment(line) for line in comments if not _same_units(line, units)]
-            out.append(f"{key}: ")
+            if key:
+                out.append(f"{key}: ")
+            else:
+                count -= 1
     return Template("\n".join(out) + "\n", groups, count)
+
+
+def derivation_note(fact: Fact) -> str:
+    """How a derived fact is computed, for the templates: 由 i28_funds ÷ i28_population 自动计算，无需填写."""
+    rule = fact.derived
+    if rule is None:
+        return ""
+    a, b = rule.of
+    formula = {
+        "ratio": f"{a} ÷ {b}",
+        "share": f"{a} ÷ {b}",
+        "change": f"{a} − {b}",
+        "growth": f"（{a} − {b}）÷ {b}",
+    }[rule.kind]
+    return f"由 {formula} 自动计算（{fact.shown_unit}），无需填写"
 
 
 def _indicator_header(ind: Indicator, units: Sequence[str]) -> list[str]:
@@ -164,6 +183,9 @@ def _indicator_entries(framework: Framework, ind: Indicator) -> list[tuple[list[
     body: list[tuple[list[str], str]] = []
     previous = ""
     for fact in ind.facts:
+        if fact.is_derived:  # computed, not filled in: said once, as a comment
+            body.append(([f"{fact.question}：{derivation_note(fact)}"], ""))
+            continue
         comments = fact_comments(fact)
         if fact.help and fact.help == previous:  # said once for a run of similar facts
             comments = comments[:-1]
@@ -275,10 +297,21 @@ def _pairs(root: yaml.MappingNode) -> AnswerFile:
 def check_answers(
     facts: Mapping[str, Fact], raw: Mapping[str, object]
 ) -> tuple[dict[str, Value], list[AnswerProblem]]:
-    """Typed values and every problem (unknown fact, unreadable value) with what is expected."""
-    return validate_answers(
-        facts, raw, unknown=lambda fact_id: _unknown(fact_id, facts), explain=_explain
+    """Typed values and every problem (unknown fact, unreadable value) with what is expected.
+
+    A derived value (ratio, share, change, growth) that the raw figures contradict, or that
+    comes without them, is a problem too; one that agrees is checked and dropped (recomputed).
+    """
+    plain = {k: v for k, v in raw.items() if not (k in facts and facts[k].is_derived)}
+    values, problems = validate_answers(
+        facts, plain, unknown=lambda fact_id: _unknown(fact_id, facts), explain=_explain
     )
+    return values, problems + derived_problems(facts, raw)
+
+
+def derived_problems(facts: Mapping[str, Fact], raw: Mapping[str, object]) -> list[AnswerProblem]:
+    """One problem per typed derived value the raw figures do not support."""
+    return [AnswerProblem(c.fact, raw.get(c.fact), c.message(facts)) for c in conflicts(facts, raw)]
 
 
 def _explain(fact: Fact, problem: AnswerError) -> str:
@@ -310,10 +343,13 @@ def import_answers(
         by_id[q.fact.id] = (q, False)
         if q.done_date is not None:
             by_id[q.done_date.id] = (q, True)
+    derived = {f.id: f for q in questions for f in q.indicator.facts if f.is_derived}
     values: dict[str, Value] = {}
     problems: list[AnswerProblem] = []
     for fact_id, text in raw.items():
         found = by_id.get(fact_id)
+        if fact_id in derived:
+            continue  # checked against the raw figures below
         if found is None:
             problems.append(AnswerProblem(fact_id, text, "不是该部门的题目（事实编号有误或不归该部门）"))
             continue
@@ -330,7 +366,14 @@ def import_answers(
             problems.append(AnswerProblem(fact_id, text, file_message(exc)))
         except AnswerError:
             problems.append(AnswerProblem(fact_id, text, expectation(q.done_date if is_date and q.done_date else q.fact)))
-    return values, problems
+    facts = {f.id: f for q in questions for f in q.indicator.facts}
+    problems += derived_problems(facts, {**values, **{k: raw[k] for k in derived if k in raw}})
+    return values | computed(facts, values), problems
+
+
+def computed(facts: Mapping[str, Fact], values: Mapping[str, Value]) -> dict[str, Value]:
+    """The derived values the raw ones give, stored with them (so what is stored agrees)."""
+    return {k: d.value for k, d in derive(facts, values).items() if d.value is not None}
 
 
 def _unknown(fact_id: str, facts: Mapping[str, Fact]) -> str:

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING
 
+from knowledge.bounds import bounds_problem, term_measure
 from knowledge.display import pts, round2
 from knowledge.errors import RuleError
 from knowledge.rules import EPS, Bounds, EfficacyPart, Fact, Rule, Value, walk
 from scoring.answers import coerce
+from scoring.bounds import bounds_in_use
 from scoring.checklist import checklist_facts, checklist_report
+from scoring.derived import derive
 from scoring.errors import ScoringError
 from scoring.evaluate import NA_TREATMENTS, Context, not_applicable, score_part
 from scoring.results import (
@@ -44,12 +48,14 @@ def score_indicator(
     rule = indicator.rule
     if rule is None:
         return _unscored(indicator)
+    typed = typed_answers(facts, answers)
     ctx = Context(
         facts=facts,
-        answers=typed_answers(facts, answers),
+        answers=typed,
         bounds=_local_bounds(indicator.id, bounds or {}),
         kind=indicator.kind,
         na_treatment=na_treatment,
+        derived=derive(facts, typed),
     )
     if rule.na_when and ctx.answers.get(rule.na_when) is True:
         parts = tuple(not_applicable(part, ctx) for part in rule.parts)
@@ -59,12 +65,19 @@ def score_indicator(
 
 
 def typed_answers(facts: Mapping[str, Fact], answers: Mapping[str, object]) -> dict[str, Value]:
-    """The answers to these facts as typed values (strings are parsed); None means unanswered."""
-    return {
+    """The answers as typed values (strings parsed), derived facts computed from the raw ones.
+
+    A typed derived value is never used: the value comes from its inputs, or is absent.
+    """
+    typed: dict[str, Value] = {
         fact_id: coerce(fact, answers[fact_id])
         for fact_id, fact in facts.items()
-        if answers.get(fact_id) is not None
+        if answers.get(fact_id) is not None and not fact.is_derived
     }
+    for fact_id, result in derive(facts, typed).items():
+        if result.value is not None:
+            typed[fact_id] = result.value
+    return typed
 
 
 def _local_bounds(indicator_id: str, bounds: Mapping[str, Bounds]) -> dict[str, Bounds]:
@@ -195,7 +208,8 @@ def _check_override(framework: Framework, key: str, bounds: Bounds) -> None:
             "加权的功效系数部分应写到第几项（如 10.a.1），其余写到部分（如 17.b）",
         )
     index = int(term) - 1 if term else 0
-    problem = bounds.check(part.terms[index].direction)
+    measure = term_measure(indicator, part, index)  # type: ignore[arg-type]
+    problem = bounds_problem(measure, bounds.satisfied, bounds.allowed)
     if problem:
         raise RuleError(f"efficacy.{key}", problem)
 
@@ -230,7 +244,8 @@ def score_framework(
     if department is not None:
         scores = [s for s in scores if _responsible(department, units(s.indicator), exact)]
         share = _share(department, scores, whole_max)
-    return _assessment(framework, scores, vetoes, units, share, answers, today, department, exact)
+    result = _assessment(framework, scores, vetoes, units, share, answers, today, department, exact)
+    return replace(result, bounds=bounds_in_use(framework, merged, (s.indicator for s in scores)))
 
 
 def _veto_reasons(score: IndicatorScore) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from knowledge.display import num, pts, qty, round2
@@ -37,6 +37,7 @@ from knowledge.rules import (
     describe_condition,
     fact_name,
 )
+from scoring.derived import Derived
 from scoring.efficacy import coefficient
 from scoring.results import PartScore
 
@@ -73,6 +74,7 @@ class Context:
     bounds: Mapping[str, Bounds]  # keyed by part id, or "<part id>.<n>" for the n-th term
     kind: str = "indicator"
     na_treatment: str = "full"
+    derived: Mapping[str, Derived] = field(default_factory=dict)
 
     def unit(self, fact_id: str) -> str:
         """The unit shown after a fact's value."""
@@ -82,6 +84,27 @@ class Context:
     def number(self, fact_id: str) -> float:
         """A numeric answer (callers check presence first)."""
         return float(self.answers[fact_id])
+
+    def shown(self, fact_id: str) -> str:
+        """A numeric answer with its unit; a derived one with its computation (2.4元/人 = 120万元 ÷ 50万人)."""
+        found = self.derived.get(fact_id)
+        if found is not None and found.known:
+            return found.text
+        return qty(self.number(fact_id), self.unit(fact_id))
+
+    def absent(self, fact_ids: tuple[str, ...]) -> tuple[str, ...]:
+        """The facts to answer for these unanswered ones: a derived fact's missing raw inputs."""
+        out: list[str] = []
+        for fact_id in fact_ids:
+            found = self.derived.get(fact_id)
+            inner = found.missing if found is not None else (fact_id,)
+            out.extend(f for f in inner if f not in out)
+        return tuple(out)
+
+    def why_absent(self, fact_ids: tuple[str, ...]) -> str:
+        """Why derived values among these could not be computed (分母为0…), "" for none."""
+        found = [self.derived[f] for f in fact_ids if f in self.derived]
+        return "；".join(d.text for d in found if not d.known and not d.missing)
 
 
 def score_part(part: Part, ctx: Context) -> PartScore:
@@ -93,17 +116,35 @@ def score_part(part: Part, ctx: Context) -> PartScore:
     if isinstance(part, GroupPart):
         return _group(part, ctx)
     needed = part.facts()
-    missing = tuple(f for f in needed if f not in ctx.answers)
-    if needed and len(missing) == len(needed):
-        return _result(
-            part, 0.0, f"{part.label}：未填报，暂按0分计", missing=missing, unanswered=True
-        )
+    absent = tuple(f for f in needed if f not in ctx.answers)
+    missing = ctx.absent(absent)
+    if needed and len(absent) == len(needed):
+        return _unanswered(part, ctx, absent, missing)
     result = _EVALUATORS[part.method](part, ctx)
     if not missing:
         return result
     names = "、".join(fact_name(ctx.facts, f) for f in missing)
     return replace(
         result, missing=missing, reason=f"{result.reason}（未填报：{names}，按未达到计）"
+    )
+
+
+def _unanswered(
+    part: Part, ctx: Context, absent: tuple[str, ...], missing: tuple[str, ...]
+) -> PartScore:
+    """Nothing to score: 未填报 (naming a derived value's missing inputs), or 无法计算."""
+    why = ctx.why_absent(absent)
+    if not missing:  # inputs answered but the value cannot be computed (a zero denominator)
+        return _result(part, 0.0, f"{part.label}：{why}，不得分")
+    named = [f for f in missing if f not in absent]
+    need = f"（需填写：{'、'.join(fact_name(ctx.facts, f) for f in named)}）" if named else ""
+    extra = f"；{why}" if why else ""
+    return _result(
+        part,
+        0.0,
+        f"{part.label}：未填报{need}{extra}，暂按0分计",
+        missing=missing,
+        unanswered=True,
     )
 
 
@@ -155,7 +196,7 @@ def _choice(part: ChoicePart, ctx: Context) -> PartScore:
 def _tiers(part: TiersPart, ctx: Context) -> PartScore:
     x, unit = ctx.number(part.fact), ctx.unit(part.fact)
     index = next((i for i, tier in enumerate(part.tiers) if part.met(tier, x)), None)
-    shown = f"{part.label}{qty(x, unit)}"
+    shown = f"{part.label}{ctx.shown(part.fact)}"
     if index is None:
         easiest = part.tiers[-1]
         reason = f"{shown}，未{_reach(part, easiest, unit)}，不得分（{_reach(part, easiest, unit)}可得{pts(easiest.points)}）"
@@ -238,15 +279,18 @@ def _efficacy(part: EfficacyPart, ctx: Context) -> PartScore:
         reason = f"{part.label}：{'；'.join(lines)}；加权d={total_d:.1f}，得{pts(score)}{estimate}"
     else:
         reason = f"{lines[0]}，得{pts(score)}{estimate}" if total_d else f"{lines[0]}{estimate}"
-    return _result(part, score, reason, estimated=True, hint="，".join(hints))
+    estimated = not all(b.official for _, b in used)
+    return _result(part, score, reason, estimated=estimated, hint="，".join(hints))
 
 
 def _term(term: EfficacyTerm, bounds: Bounds, name: str, ctx: Context) -> tuple[float, str]:
     x = _measure(term.measure, ctx)
     unit = _measure_unit(term.measure, ctx)
     if x is None:
-        return 0.0, f"{name}未填报"
-    shown = f"{name}{qty(x, unit)}"
+        why = ctx.why_absent(term.measure.facts())
+        return 0.0, f"{name}：{why}，不得分" if why else f"{name}未填报"
+    single = len(term.measure.terms) == 1 and term.measure.terms[0][1] == 1.0
+    shown = f"{name}{ctx.shown(term.measure.terms[0][0]) if single else qty(x, unit)}"
     if term.gate is not None and not term.gate.passes(x):
         word = "高于" if term.gate.lower_is_better else "未达到"
         return 0.0, f"{shown}，{word}{qty(term.gate.bound, unit)}，不得分"
@@ -268,12 +312,18 @@ def _measure_unit(measure: Measure, ctx: Context) -> str:
 
 
 def _estimate(used: list[tuple[str, Bounds]]) -> str:
-    """（估算：x满意=…、x不允许=…[，界值为估计值]）; bounds_note stays in the data for the UI."""
-    values = "；".join(
-        f"{name}x满意={num(b.satisfied, 4)}、x不允许={num(b.allowed, 4)}" for name, b in used
-    )
-    notes = list(dict.fromkeys(b.note or "界值为估计值" for _, b in used if not b.stated))
-    return f"（估算：{values}{''.join('，' + note for note in notes)}）"
+    """（估算：x满意=…、x不允许=…[，界值为估计值]）, （官方界值：…） for the office's; both when mixed."""
+    groups = []
+    for official, head in ((True, "官方界值"), (False, "估算")):
+        chosen = [(name, b) for name, b in used if b.official == official]
+        if not chosen:
+            continue
+        values = "；".join(
+            f"{name}x满意={num(b.satisfied, 4)}、x不允许={num(b.allowed, 4)}" for name, b in chosen
+        )
+        notes = list(dict.fromkeys(b.note or "界值为估计值" for _, b in chosen if not b.stated and not official))
+        groups.append(f"{head}：{values}{''.join('，' + note for note in notes)}")
+    return f"（{'；'.join(groups)}）"
 
 
 def _hint(term: EfficacyTerm, bounds: Bounds, name: str, ctx: Context) -> str:
@@ -283,7 +333,7 @@ def _hint(term: EfficacyTerm, bounds: Bounds, name: str, ctx: Context) -> str:
 
 def _step_down(part: StepDownPart, ctx: Context) -> PartScore:
     x, unit = ctx.number(part.fact), ctx.unit(part.fact)
-    shown = f"{part.label}{qty(x, unit)}"
+    shown = f"{part.label}{ctx.shown(part.fact)}"
     if x >= part.full_at - EPS:
         return _result(
             part, part.points, f"{shown}，达到{qty(part.full_at, unit)}，得{pts(part.points)}"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Protocol
 
-from knowledge.rules import Value
+from knowledge.rules import Bounds, Value
 from scoring.engine import UnitsFor, score_framework
 from scoring.questionnaire import Question, department_assessment, usable_answers
 from scoring.results import Assessment, JsonResult
@@ -74,11 +74,12 @@ def county_assessment(
     plan: Plan | None,
     units_for: UnitsFor,
     today: date | None = None,
+    bounds: Mapping[str, Bounds] | None = None,
 ) -> Assessment:
     """The whole county scored from the merged answers (the same call as `qcbot score`)."""
     return score_framework(
         framework, usable_answers(framework, answers), plan=plan, units_for=units_for,
-        today=today, exact=True,
+        today=today, exact=True, bounds=bounds,
     )
 
 
@@ -91,6 +92,7 @@ def department_progress(
     liaisons: int = 0,
     plan: Plan | None = None,
     today: date | None = None,
+    bounds: Mapping[str, Bounds] | None = None,
 ) -> DepartmentProgress:
     """Completion and estimated points of one department from its own answers."""
     ids = list(dict.fromkeys(q.indicator.id for q in questions))
@@ -98,7 +100,9 @@ def department_progress(
     complete = [
         i for i in ids if all(q.fact.id in answered for q in questions if q.indicator.id == i)
     ]
-    result = department_assessment(framework, answers, department, ids, plan=plan, today=today)
+    result = department_assessment(
+        framework, answers, department, ids, plan=plan, today=today, bounds=bounds
+    )
     share = result.department
     report = result.checklist
     return DepartmentProgress(

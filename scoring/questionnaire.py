@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
-from knowledge.rules import Fact, Value
+from knowledge.rules import Bounds, Fact, Value
 from scoring.answers import not_future, parse_answer
 from scoring.checklist import UNSCORED_KINDS, checklist_facts, entries_of
 from scoring.engine import framework_facts, score_framework
@@ -41,14 +41,17 @@ class Question:
 
 
 def questions_for(framework: Framework, indicators: Sequence[Indicator]) -> tuple[Question, ...]:
-    """The questions for these indicators in document order: checklist tasks, then declared facts."""
+    """The questions for these indicators in document order: checklist tasks, then declared facts.
+
+    Derived facts (ratio, share, change, growth) are computed from the others, never asked.
+    """
     implicit = checklist_facts(framework) if framework.scoring == "checklist" else {}
     pairs: list[tuple[Indicator, Fact, Fact | None]] = []
     for ind in indicators:
         if implicit and ind.kind not in UNSCORED_KINDS:
             for key, _, _ in entries_of(ind):
                 pairs.append((ind, implicit[key], implicit[f"{key}.date"]))
-        pairs.extend((ind, fact, None) for fact in ind.facts)
+        pairs.extend((ind, fact, None) for fact in ind.facts if not fact.is_derived)
     return tuple(Question(n, ind, fact, when) for n, (ind, fact, when) in enumerate(pairs, 1))
 
 
@@ -79,6 +82,7 @@ def department_assessment(
     *,
     plan: Plan | None = None,
     today: date | None = None,
+    bounds: Mapping[str, Bounds] | None = None,
 ) -> Assessment:
     """Score the framework for one department: only its indicators, its share, its gaps."""
     usable = usable_answers(framework, answers)
@@ -90,6 +94,7 @@ def department_assessment(
         department=department,
         units_for=lambda ind_id: [department] if ind_id in mine else [],
         today=today,
+        bounds=bounds,
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from knowledge.display import clip, num, pts, squash
+from knowledge.display import clip, num, pts, qty, squash
 from knowledge.model import Framework
 from scoring.results import Assessment, ChecklistEntry, ChecklistReport, IndicatorScore
 
@@ -83,7 +83,33 @@ def indicator_lines(result: Assessment) -> list[str]:
     if not lines:
         return []
     note = [ESTIMATE_NOTE] if any(s.estimated for s in scored) else []
+    shown = {s.indicator for s in scored}
+    official = [b.key for b in result.bounds if b.official and b.indicator in shown]
+    if official:
+        note.append(f"注：{_keys(official)}按质量强县办设定的官方界值计算。")
     return ["各指标：", *lines[:MAX_ITEMS], *note]
+
+
+def _keys(keys: list[str], limit: int = 8) -> str:
+    shown = "、".join(keys[:limit])
+    return f"{shown}等{len(keys)}项" if len(keys) > limit else shown
+
+
+def bounds_lines(result: Assessment) -> list[str]:
+    """功效系数法界值： each measure's x满意/x不允许, 官方 (who, when) or 估算; nothing without efficacy."""
+    if not result.bounds:
+        return []
+    official = sum(b.official for b in result.bounds)
+    lines = [f"功效系数法界值（官方{official}项、估算{len(result.bounds) - official}项）："]
+    for b in result.bounds:
+        values = f"x满意={qty(b.satisfied, b.unit)}、x不允许={qty(b.allowed, b.unit)}"
+        if b.official:
+            when = f" {b.set_at[:10]}" if b.set_at else ""
+            state = f"官方（{b.set_by or '质量强县办'}{when}设定）"
+        else:
+            state = "估算（评价标准给出）" if b.stated else "估算"
+        lines.append(f"  {b.key} {b.label} {values} {state}")
+    return lines
 
 
 def unanswered_lines(result: Assessment, limit: int) -> list[str]:
@@ -143,6 +169,7 @@ def full_text(
     if result.checklist is not None:
         lines += _checklist(result.checklist, today)
     lines += _gaps(result)
+    lines += bounds_lines(result)
     if result.missing:
         shown = "、".join(result.missing[:12]) + ("等" if len(result.missing) > 12 else "")
         lines.append(f"未填报：{len(result.missing)} 个事实（{shown}），按0分计")

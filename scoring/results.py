@@ -168,6 +168,23 @@ class ChecklistReport(JsonResult):
 
 
 @dataclass(frozen=True)
+class BoundsInUse(JsonResult):
+    """The 功效系数法 bounds one measure was scored with: official (set by the office) or estimated."""
+
+    key: str  # 17.b, 10.a.2
+    indicator: str
+    label: str
+    satisfied: float  # x满意
+    allowed: float  # x不允许
+    direction: str = "higher"
+    unit: str = ""
+    official: bool = False  # set by the county's office; False: an estimate (the default)
+    stated: bool = False  # the default is the one the evaluation document states
+    set_by: str = ""
+    set_at: str = ""
+
+
+@dataclass(frozen=True)
 class Assessment(JsonResult):
     """A whole framework scored: totals, subtotals, status, gaps and (checklists) completion."""
 
@@ -186,6 +203,7 @@ class Assessment(JsonResult):
     estimated: bool = False
     department: DepartmentShare | None = None
     checklist: ChecklistReport | None = None
+    bounds: tuple[BoundsInUse, ...] = ()  # every efficacy measure scored, official or estimated
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready mapping, with the one-line status."""

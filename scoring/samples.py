@@ -57,12 +57,40 @@ def best_answers(
             out.setdefault(ind.rule.na_when, False)
         for part in ind.rule.parts:
             _best_part(part, facts, local, out)
+        _raw_figures(facts, out)
         _fill(ind, merged, out)
     if framework.scoring == "checklist":
         out.update(
             {key: True for key, fact in checklist_facts(framework).items() if fact.type == "bool"}
         )
     return out
+
+
+def _raw_figures(facts: Mapping[str, Fact], out: dict[str, Value]) -> None:
+    """Replace wanted derived values by raw figures that give (at least) them; latest first."""
+    for fact in reversed(list(facts.values())):
+        rule = fact.derived
+        target = out.pop(fact.id, None) if rule is not None else None
+        if rule is None or isinstance(target, bool) or not isinstance(target, int | float):
+            continue
+        a, b = (facts[name] for name in rule.of)
+        base = out.get(b.id)
+        if rule.kind == "change":
+            first = out.get(a.id)
+            if isinstance(first, int | float):
+                out.setdefault(b.id, float(first) - target)
+            else:
+                out.setdefault(b.id, 0.0)
+                out[a.id] = float(out[b.id]) + target
+            continue
+        if rule.kind == "growth" and isinstance(out.get(a.id), int | float):
+            out.setdefault(b.id, _fit(b, float(out[a.id]) / (1 + target / 100), up=False))
+            continue
+        if not isinstance(base, int | float) or base == 0:
+            base = out[b.id] = 10000 if rule.kind == "share" else 100
+        per = {"ratio": 1 / rule.scale, "share": 1 / (1000 if fact.shown_unit == "‰" else 100)}
+        value = base * (1 + target / 100) if rule.kind == "growth" else base * target * per[rule.kind]
+        out[a.id] = _fit(a, value, up=True)
 
 
 def _fill(ind: Indicator, bounds: Mapping[str, Bounds], out: dict[str, Value]) -> None:
@@ -73,7 +101,7 @@ def _fill(ind: Indicator, bounds: Mapping[str, Bounds], out: dict[str, Value]) -
     target = score_indicator(ind, out, bounds).score
     facts = {fact.id: fact for fact in ind.facts}
     for fact_id in rule.facts():
-        if fact_id in out:
+        if fact_id in out or facts[fact_id].is_derived:
             continue
         for candidate in _candidates(facts[fact_id]):
             if score_indicator(ind, {**out, fact_id: candidate}, bounds).score >= target:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -41,3 +41,29 @@ async def app(tmp_path: Path, kb: KnowledgeBase, librarian: Librarian) -> AsyncI
     application = await create_app(config, kb=kb, librarian=librarian)
     yield application
     await application.close()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[object]:
+    """A real PostgreSQL on 127.0.0.1 for the session (skipped without server binaries, failed on CI)."""
+    import os
+
+    from tests.pg import PgServer, find_bin
+
+    found = find_bin()
+    if found is None:
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail("CI: no PostgreSQL server binaries (initdb, pg_ctl); `make test` installs them")
+        pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl) on this machine")
+    server = PgServer(found).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: object) -> str:
+    """The URL of the session's migrated PostgreSQL database, emptied for this test."""
+    from tests.pg import PgServer
+
+    assert isinstance(pg_server, PgServer)
+    return pg_server.migrated_database()

@@ -84,39 +84,40 @@ def test_uncertain_through_qcbot_chat(tmp_path: Path) -> None:
 
 async def test_a_bare_decimal_percent_is_confirmed_before_it_is_stored(app: App) -> None:
     person = Person(app.handler)
-    await person.say("/bind 财政局")
-    n = number_of(app, "财政局", "percent")
+    await person.say("/bind 市场监管局")
+    n = number_of(app, "市场监管局", "percent")
     await person.say(f"修改第{n}题")
     asked = await person.say("0.35")
-    assert "您填的是0.35%还是35%？" in asked and stored(app, "财政局") == {}
+    assert "您填的是0.35%还是35%？" in asked and stored(app, "市场监管局") == {}
     assert [c.label for r in person.last for c in r.choices] == ["0.35%", "35%"]
     assert "已保存：0.35%" in await person.press("0.35%")
-    fact = app.handler.services.questions("财政局")[n - 1].fact.id
-    assert stored(app, "财政局")[fact] == "0.35"
+    fact = app.handler.services.questions("市场监管局")[n - 1].fact.id
+    assert stored(app, "市场监管局")[fact] == "0.35"
     await person.say(f"修改第{n}题")
     await person.say("0.35")
     assert "已保存：35%" in await person.say("2")  # a typed number picks the reading
-    assert stored(app, "财政局")[fact] == "35.0"
+    assert stored(app, "市场监管局")[fact] == "35.0"
     await person.say(f"修改第{n}题")
     await person.say("0.35")
     assert "已保存：0.4%" in await person.say("0.4%")  # or the liaison writes it again
-    assert stored(app, "财政局")[fact] == "0.4"
+    assert stored(app, "市场监管局")[fact] == "0.4"
 
 
 async def test_percentage_points_where_the_question_is_a_change(app: App) -> None:
+    """The change in percentage points is computed from the four raw figures (issue 13, item 2)."""
     person = Person(app.handler)
     await person.say("/bind 财政局")
-    n = number_of(app, "财政局", "number", "百分点")
-    await person.say(f"修改第{n}题")
-    assert "已保存：0.05百分点" in await person.say("0.05个百分点")
-    await person.say(f"修改第{n}题")
-    assert "已保存：1百分点" in await person.say("1个百分点")
+    assert not any(q.fact.unit == "百分点" for q in app.handler.services.questions("财政局"))
+    n = number_of(app, "财政局", "amount")  # i10_funds_cur, then spend, funds and spend of the year before
+    for k, figure in enumerate(("350万元", "100000万元", "300", "10亿元")):
+        await person.say(f"修改第{n + k}题")
+        reply = await person.say(figure)
+    assert "占比的变动幅度（评价当年度占比减去前一年度占比） 0.05个百分点 = 0.35% − 0.3%" in reply
 
 
 def test_percent_through_qcbot_chat(tmp_path: Path, kb: KnowledgeBase) -> None:
-    out = chat(tmp_path, "/bind 财政局\n修改第10题\n0.35\n1\n")
-    if "百分比" not in out and "比例" not in out:
-        pytest.skip("question 10 of 财政局 is no longer a percent")
+    out = chat(tmp_path, "/bind 市场监管局\n修改第19题\n0.35\n1\n")
+    assert "A类强制检定项目覆盖率" in out
     assert "您填的是0.35%还是35%？" in out and "[1] 0.35%  [2] 35%" in out
     assert "已保存：0.35%" in out
     with sqlite3.connect(tmp_path / "c.db") as conn:

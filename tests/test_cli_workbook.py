@@ -79,21 +79,26 @@ def test_read_back_lists_every_problem_like_the_yaml_file(
 ) -> None:
     blank = template(capsys, tmp_path / "t.xlsx", *DEPT)
     filled = fill(blank, tmp_path / "f.xlsx", {"i9_fund_development": "是", "i9_fund_supervision": "不清楚",
-                                                "i10_share_cur": 0.35, "i28_funds": "很多"})
+                                                "i28_funds": "很多"})
     code, _, err = run(capsys, *DEPT, "--answers", str(filled))
-    assert code == 2 and "3 处问题" in err
-    assert '第3行 i9_fund_supervision: "不清楚" — 不确定的答案不计入' in err
-    assert "您填的是0.35%还是35%？" in err and "i28_funds" in err
+    assert code == 2 and "2 处问题" in err
+    assert '第3行 i9_fund_supervision: "不清楚" — 不确定的答案不计入' in err and "i28_funds" in err
+    whole = template(capsys, tmp_path / "w.xlsx", "--plan", "pingyin")  # 财政局 asks no percentages now
+    filled = fill(whole, tmp_path / "g.xlsx", {"i17_a_coverage": 0.35})
+    code, _, err = run(capsys, "--plan", "pingyin", "--answers", str(filled))
+    assert code == 2 and "您填的是0.35%还是35%？" in err
 
 
 def test_read_back_scores_like_chat(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    blank = template(capsys, tmp_path / "t.xlsx", *DEPT)
-    filled = fill(blank, tmp_path / "f.xlsx", {"i9_fund_development": "是", "i10_share_cur": 0.0035,
-                                                "i10_change": "0.05个百分点"},
-                  percent_format={"i10_share_cur"})
-    code, out, err = run(capsys, *DEPT, "--answers", str(filled), "--json")
+    blank = template(capsys, tmp_path / "t.xlsx", "--plan", "pingyin")
+    filled = fill(blank, tmp_path / "f.xlsx", {"i9_fund_development": "是", "i17_a_coverage": 0.95,
+                                                "i10_funds_cur": 350, "i10_spend_cur": "100000"},
+                  percent_format={"i17_a_coverage"})
+    code, out, err = run(capsys, "--plan", "pingyin", "--answers", str(filled), "--json")
     assert code == 0, err
-    assert '"i10_share_cur"' not in out.split('"missing"')[1].split("]")[0]
+    missing = out.split('"missing"')[1].split("]")[0]
+    assert '"i17_a_coverage"' not in missing and '"i10_funds_cur"' not in missing
+    assert "0.35% = 350万元 ÷ 100000万元" in out  # the share is computed from the raw figures
 
 
 def test_save_imports_with_history_naming_the_importer(
@@ -101,20 +106,20 @@ def test_save_imports_with_history_naming_the_importer(
 ) -> None:
     blank = template(capsys, tmp_path / "t.xlsx", *DEPT)
     db = tmp_path / "q.db"
-    first = fill(blank, tmp_path / "a.xlsx", {"i9_fund_development": "是", "i10_share_cur": "0.35%"})
+    first = fill(blank, tmp_path / "a.xlsx", {"i9_fund_development": "是", "i10_funds_cur": "350"})
     code, out, err = run(capsys, *DEPT, "--answers", str(first), "--save", "--db", str(db), "--user", "李四")
     assert code == 0, err
     assert "2 个答案（2 个有变化）" in out and "李四" in out
-    second = fill(blank, tmp_path / "b.xlsx", {"i9_fund_development": "否", "i10_share_cur": "0.35%"})
+    second = fill(blank, tmp_path / "b.xlsx", {"i9_fund_development": "否", "i10_funds_cur": "350"})
     assert run(capsys, *DEPT, "--answers", str(second), "--save", "--db", str(db), "--user", "李四")[0] == 0
     with sqlite3.connect(db) as conn:
         history = conn.execute("select fact_id, old_value, new_value, changed_by, channel "
                                "from answer_history order by id").fetchall()
         stored = dict(conn.execute("select fact_id, value from answers").fetchall())
     assert history == [("i9_fund_development", None, "true", "李四", "file"),
-                       ("i10_share_cur", None, "0.35", "李四", "file"),
+                       ("i10_funds_cur", None, "350.0", "李四", "file"),
                        ("i9_fund_development", "true", "false", "李四", "file")]
-    assert stored == {"i9_fund_development": "false", "i10_share_cur": "0.35"}
+    assert stored == {"i9_fund_development": "false", "i10_funds_cur": "350.0"}
 
 
 def test_save_refuses_bad_answers_and_other_departments_facts(

@@ -12,6 +12,12 @@ updates for at most `SHUTDOWN_SECONDS` (less if the caller gives less), then log
 error line the count and update ids of those it drops. A webhook body that is not a JSON
 object gets 400; a well-authenticated but unusable update gets 200 and one warning line (a
 non-2xx would make Telegram send it again and again).
+
+Several `serve` replicas share one bot through the Store (`shared`): an update is handled by
+the replica that claims its update_id there (this process's memory is only the fast check),
+and long button payloads are written there before the message carrying them is sent, so a
+button made on one replica works on another. Replicas receive updates by webhook only:
+polling is for a single process (`qcbot serve` refuses it when QCBOT_REPLICAS > 1).
 """
 
 from __future__ import annotations
@@ -45,7 +51,7 @@ from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter, Conte
 from bot.channels.base import Route
 from bot.channels.errors import ChannelError
 from bot.channels.lanes import ChatLanes, id_ranges
-from bot.channels.memory import CallbackPayloads, SeenIds
+from bot.channels.memory import CallbackPayloads, LocalState, SeenIds
 from bot.channels.render import telegram_caption, telegram_html, telegram_keyboard
 from bot.channels.telegram_limits import ChatRateLimiter
 from bot.config import Config
@@ -58,6 +64,7 @@ from handlers.core import (
     Incoming,
     Reply,
 )
+from handlers.store import SharedState
 
 # Opt in to PTB's timedelta durations: without it PTB's own RetryAfter handling emits a
 # PTBDeprecationWarning on every 429 (and our tests treat warnings as errors).
@@ -75,6 +82,7 @@ COMMAND = re.compile(r"^/(\w+)(?:@(\w+))?")
 WORKERS = 32  # updates handled at once, across chats; one chat never has more than one
 QUEUE_LIMIT = 10_000  # updates accepted and not yet handled
 SHUTDOWN_SECONDS = 8.0  # stop() finishes queued updates for this long (Docker waits 10 s)
+SEEN_SECONDS = 2 * 24 * 3600.0  # an update_id is claimed this long (Telegram keeps updates 24 h)
 
 
 class TelegramChannel:
@@ -86,12 +94,14 @@ class TelegramChannel:
         handler: Handler,
         limiter: BaseRateLimiter[int] | None = None,
         shutdown_seconds: float = SHUTDOWN_SECONDS,
+        shared: SharedState | None = None,
     ) -> None:
         self.config = config
         self.handler = handler
         self.webhook_mode = config.telegram_mode == "webhook"
         self.seen: SeenIds[int] = SeenIds(maxsize=5_000)
-        self.payloads = CallbackPayloads()
+        self.shared: SharedState = shared if shared is not None else LocalState()
+        self.payloads = CallbackPayloads(shared=self.shared)
         self.lanes = ChatLanes(workers=WORKERS, limit=QUEUE_LIMIT)
         self.shutdown_seconds = shutdown_seconds
         self.application = self._build(limiter or ChatRateLimiter())
@@ -251,7 +261,22 @@ class TelegramChannel:
                 extra={"event": "telegram_duplicate", "update_id": update.update_id},
             )
             return True
-        return self.lanes.offer(_lane(update), update.update_id, lambda: self._handle(update))
+        return self.lanes.offer(_lane(update), update.update_id, lambda: self._handle_once(update))
+
+    async def _handle_once(self, update: Update) -> None:
+        """Handle the update unless another replica claimed its update_id first."""
+        try:
+            first = await self.shared.first_time("telegram.update", str(update.update_id), SEEN_SECONDS)
+        except Exception as exc:  # the store is down: this process's memory decided already
+            log.warning("telegram: shared state unavailable: %s", exc, extra={"event": "shared_unavailable"})
+            first = True
+        if first:
+            await self._handle(update)
+        else:
+            log.info(
+                "duplicate update ignored",
+                extra={"event": "telegram_duplicate", "update_id": update.update_id},
+            )
 
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A polled update: wait while the lanes are full, then queue it."""
@@ -285,7 +310,7 @@ class TelegramChannel:
         await self._dispatch(incoming, reply_to=message.message_id)
 
     async def _on_press(self, query: CallbackQuery) -> None:
-        payload = self.payloads.decode(query.data or "")
+        payload = await self.payloads.recall(query.data or "")
         if payload is None or query.message is None:
             await _quietly(query.answer(EXPIRED, show_alert=True))
             return
@@ -356,6 +381,7 @@ class TelegramChannel:
         bot = self.application.bot
         parts = telegram_html(reply)
         markup = self._markup(reply)
+        await self.payloads.save()  # before the buttons exist: any replica may get the press
         for index, part in enumerate(parts):
             await bot.send_message(
                 chat_id,

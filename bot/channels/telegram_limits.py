@@ -3,6 +3,11 @@
 PTB's AIORateLimiter pauses *every* request when any chat gets a 429 (retry_after); a busy
 group would then hold the private answers too. Telegram's flood limits for groups are per chat,
 so here a 429 pauses only the chat it was returned for.
+
+These limits are counted per process. With several `serve` replicas a group answered by two
+of them at once may reach Telegram's 20/min sooner; Telegram then answers 429 and that chat
+pauses here as above, so nothing is lost (the 群机器人 limit, which WeCom enforces by dropping,
+is the one counted in the shared store).
 """
 
 from __future__ import annotations

@@ -58,13 +58,13 @@ class WeComAppChannel(CallbackChannel):
             raise MalformedRequest("missing Encrypt")
         message = parse_xml(self.guard.open(query, envelope["Encrypt"]))
         key = message.get("MsgId") or f"{message.get('FromUserName')}:{message.get('CreateTime')}"
-        if self.guard.claim(key) is not None:
+        if await self.guard.claim(key) is not None:
             log.info(
                 "wecom_app replay answered once",
                 extra={"event": "wecom_replay", "channel": "wecom_app"},
             )
             return web.Response(status=200, body=b"")
-        incoming = self._incoming(message)
+        incoming = await self._incoming(message)
         if incoming is not None:
             self.spawn(self._answer(incoming))
         return web.Response(status=200, body=b"")
@@ -90,7 +90,7 @@ class WeComAppChannel(CallbackChannel):
                     "wecom_app send failed: %s", exc, extra={"event": "wecom_app_send_failed"}
                 )
 
-    def _incoming(self, message: dict[str, str]) -> Incoming | None:
+    async def _incoming(self, message: dict[str, str]) -> Incoming | None:
         user = message.get("FromUserName", "")
         kind = message.get("MsgType")
         text = (
@@ -105,7 +105,7 @@ class WeComAppChannel(CallbackChannel):
             text = text or ""
         if not user or text is None:
             return None
-        choice = None if attachment else self.choices.resolve(user, user, text)
+        choice = None if attachment else await self.choices.lookup(user, user, text)
         return Incoming(
             channel="wecom_app",
             chat_id=user,

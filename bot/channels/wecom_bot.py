@@ -143,16 +143,16 @@ class WeComBotChannel(CallbackChannel):
         encrypted = _field(json_object(await request.read()), "encrypt")
         message = json_object(self.guard.open(query, encrypted))
         key = text_of(message, "msgid") or f"{query.nonce}:{query.timestamp}:{query.msg_signature}"
-        previous = self.guard.claim(key)
+        previous = await self.guard.claim(key)
         if previous is not None:
             return _body(self._replayed(key, previous))
-        incoming = self._incoming(message)
+        incoming = await self._incoming(message)
         if incoming is None:
             return _body(b"")
         pending = Pending(key, incoming, _is_event(message), text_of(message, "response_url"))
         body = await self._answer(pending, query.nonce, arrived)
         if body:
-            self.guard.record(key, body)
+            await self.guard.record(key, body)
         return _body(body)
 
     def _replayed(self, key: str, previous: bytes) -> bytes:
@@ -331,7 +331,7 @@ class WeComBotChannel(CallbackChannel):
 
     # --- parsing --------------------------------------------------------------------------
 
-    def _incoming(self, message: dict[str, Any]) -> Incoming | None:
+    async def _incoming(self, message: dict[str, Any]) -> Incoming | None:
         """The channel-neutral message; None for what needs no answer (stream refresh, …).
 
         A field of the wrong type raises UnusableMessage (an ignored 200, see `guarded`).
@@ -346,7 +346,7 @@ class WeComBotChannel(CallbackChannel):
             text = text or ""
         if text is None or not user:
             return None
-        choice = None if attachment else self.choices.resolve(chat_id, user, text)
+        choice = None if attachment else await self.choices.lookup(chat_id, user, text)
         return Incoming(
             channel="wecom_bot",
             chat_id=chat_id,

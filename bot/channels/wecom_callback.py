@@ -3,7 +3,9 @@
 Errors become HTTP answers with one log line each: malformed → 400, forged or stale → 403,
 authentic but unusable (a field of the wrong type) → an empty 200, which WeCom does not retry.
 WeCom retries a callback it got no answer to (up to three times), so message ids are remembered
-and a replay is answered with the first answer (or an empty 200), never handled twice.
+and a replay is answered with the first answer (or an empty 200), never handled twice. With a
+`SharedState` (the Store) the id is claimed there and the answer kept there, so a retry that
+reaches another `serve` replica is recognised too; this process's copy is only the fast check.
 """
 
 from __future__ import annotations
@@ -26,14 +28,16 @@ from bot.channels.errors import (
     StaleTimestamp,
     UnusableMessage,
 )
-from bot.channels.memory import ChoiceMemory, LruDict, SeenIds
+from bot.channels.memory import ChoiceMemory, LocalState, LruDict, SeenIds
 from bot.channels.wecom_crypto import WeComCrypto
 from handlers.core import Handler, Reply
+from handlers.store import SharedState
 
 log = logging.getLogger("qcbot.wecom")
 
 Clock = Callable[[], float]
 NOT_ANSWERED = b""
+SEEN_SECONDS = 3600.0  # a message id is claimed this long (WeCom retries within seconds)
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,8 @@ class CallbackGuard:
         clock: Clock = time.time,
         remember: int = 20_000,
         keep_answers: int = 1_000,
+        shared: SharedState | None = None,
+        scope: str = "wecom",
     ) -> None:
         self.crypto = crypto
         self.window = window
@@ -74,6 +80,8 @@ class CallbackGuard:
             remember
         )  # ids outlive bodies: retries come within seconds
         self.answers: LruDict[str, bytes] = LruDict(keep_answers)
+        self.shared: SharedState = shared if shared is not None else LocalState()
+        self.scope = scope
 
     def check_time(self, timestamp: str) -> None:
         """Reject timestamps outside ±window seconds of our clock."""
@@ -110,14 +118,32 @@ class CallbackGuard:
         encrypted = self.crypto.encrypt(plaintext)
         return encrypted, self.crypto.sign(timestamp, nonce, encrypted), timestamp
 
-    def claim(self, key: str) -> bytes | None:
-        """None the first time a message is seen; afterwards the answer given then (maybe empty)."""
+    async def claim(self, key: str) -> bytes | None:
+        """None the first time a message is seen (by any replica); afterwards the answer given then."""
         if self.seen.first(key):
-            return None
-        return self.answers.get(key) or NOT_ANSWERED
+            try:
+                if await self.shared.first_time(self.scope, key, SEEN_SECONDS):
+                    return None
+            except Exception as exc:  # the store is down: this process alone decides
+                log.warning("%s: shared state unavailable: %s", self.scope, exc,
+                            extra={"event": "shared_unavailable"})
+                return None
+        return self.answers.get(key) or await self._shared_answer(key)
 
-    def record(self, key: str, body: bytes) -> None:
+    async def record(self, key: str, body: bytes) -> None:
+        """Keep the answer given to a message, for a retry (on any replica) to get it again."""
         self.answers.put(key, body)
+        try:
+            await self.shared.share_values(self.scope, {key: body.decode("utf-8")}, SEEN_SECONDS)
+        except Exception as exc:
+            log.warning("%s: answer not shared: %s", self.scope, exc, extra={"event": "shared_unavailable"})
+
+    async def _shared_answer(self, key: str) -> bytes:
+        try:
+            stored = await self.shared.shared_value(self.scope, key)
+        except Exception:
+            return NOT_ANSWERED
+        return stored.encode("utf-8") if stored else NOT_ANSWERED
 
 
 async def guarded(
@@ -162,7 +188,7 @@ class CallbackChannel:
     ) -> None:
         self.guard = guard
         self.handler = handler
-        self.choices = ChoiceMemory()
+        self.choices = ChoiceMemory(shared=guard.shared, scope=f"{guard.scope}.choices")
         self.tasks: set[asyncio.Task[Any]] = set()
         self.backlog = backlog or Backlog()
 

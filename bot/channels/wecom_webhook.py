@@ -3,6 +3,10 @@
 Replies become markdown parts of at most 4096 bytes; a worker sends them in order, never
 more than `per_minute` in any 60 s window (failed sends count too, to be safe), and retries
 45009 (rate limited) and -1 (busy) with back-off. Clock and sleep are injectable for tests.
+
+Given a `SharedState` (the Store), the limit is counted there, so that every `serve` replica
+sending to the same robot together stays within it. The queue itself is this process's: what
+is queued when the process is killed (not stopped) is lost, and logged nowhere.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from bot.channels.errors import ChannelError, WeComApiError
 from bot.channels.render import WECOM_WEBHOOK_LIMIT, wecom_parts
 from bot.channels.wecom_api import fetch_json, media_form
 from handlers.core import FileAttachment, Reply
+from handlers.store import SharedState
 
 log = logging.getLogger("qcbot.wecom")
 
@@ -49,10 +54,13 @@ class WeComWebhook:
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         attempts: int = 5,
+        shared: SharedState | None = None,
     ) -> None:
         self.session = session
         self.url = base.rstrip("/") + "/cgi-bin/webhook"
         self.key = key
+        self.shared = shared
+        self.bucket = "wecom.webhook:" + hashlib.sha256(key.encode()).hexdigest()[:16]  # not the key
         self.per_minute = per_minute
         self.clock = clock
         self.sleep = sleep
@@ -60,6 +68,7 @@ class WeComWebhook:
         self.queue: asyncio.Queue[Message] = asyncio.Queue()
         self.sent_at: deque[float] = deque()
         self.failed = 0
+        self.sending = 0  # messages taken from the queue and not yet sent (0 or 1)
         self._worker: asyncio.Task[None] | None = None
 
     name = "wecom_webhook"
@@ -93,8 +102,8 @@ class WeComWebhook:
         await self.send(reply)
 
     def depth(self) -> int:
-        """Messages queued and not yet sent."""
-        return self.queue.qsize()
+        """Messages queued and not yet sent (the one being sent included)."""
+        return self.queue.qsize() + self.sending
 
     def _ensure_worker(self) -> None:
         """Start the sending worker (idempotent)."""
@@ -111,15 +120,15 @@ class WeComWebhook:
 
     async def drain(self, timeout: float | None = None) -> int:
         """Wait until everything queued was sent; returns how many were left unsent."""
-        if self._worker is not None and not self.queue.empty():
+        if self._worker is not None and self.depth():
             try:
                 await asyncio.wait_for(self.queue.join(), timeout)
             except TimeoutError:
                 log.error(
                     "webhook queue not drained",
-                    extra={"event": "webhook_undrained", "left": self.queue.qsize()},
+                    extra={"event": "webhook_undrained", "left": self.depth()},
                 )
-        return self.queue.qsize()
+        return self.depth()
 
     async def close(self, timeout: float | None = None) -> int:
         """Drain, then stop the worker."""
@@ -135,12 +144,14 @@ class WeComWebhook:
     async def _work(self) -> None:
         while True:
             message = await self.queue.get()
+            self.sending = 1
             try:
                 await self._deliver(message)
             except (ChannelError, OSError) as exc:
                 self.failed += 1
                 log.error("webhook message dropped: %s", exc, extra={"event": "webhook_dropped"})
             finally:
+                self.sending = 0
                 self.queue.task_done()
 
     async def _deliver(self, message: Message) -> None:
@@ -163,7 +174,16 @@ class WeComWebhook:
             await self.sleep(delay)
 
     async def _throttle(self) -> None:
-        """Wait until fewer than `per_minute` sends happened in the last 60 s."""
+        """Wait until fewer than `per_minute` sends happened in the last 60 s (on every replica)."""
+        while self.shared is not None:
+            try:
+                wait = await self.shared.take_slot(self.bucket, self.per_minute, WINDOW)
+            except Exception as exc:  # the store is down: count in this process meanwhile
+                log.warning("webhook: shared limit unavailable: %s", exc, extra={"event": "shared_unavailable"})
+                break
+            if not wait:
+                return
+            await self.sleep(wait)
         while True:
             now = self.clock()
             while self.sent_at and now - self.sent_at[0] >= WINDOW:

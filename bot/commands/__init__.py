@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from bot.commands import ask, chat, kb, package, score, serve
+from bot.commands import ask, chat, kb, package, plan, score, serve
 
 
 def register_all(sub: argparse._SubParsersAction[Any]) -> None:
     """Add every sub-command to the parser."""
-    for module in (kb, ask, score, chat, serve, package):
+    for module in (kb, ask, score, chat, serve, package, plan):
         module.register(sub)

@@ -8,6 +8,7 @@ import sys
 import time
 from typing import Any
 
+from bot.commands.common import plans_dir
 from knowledge.cache import load_librarian
 from knowledge.dialogue import Context, converse
 from knowledge.qa import Answer, Intent, Kind, Librarian
@@ -46,7 +47,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     """Answer the question(s); everything is loaded once."""
-    librarian = load_librarian(getattr(args, "data", None), default_plan=args.plan or DEFAULT_PLAN)
+    librarian = load_librarian(getattr(args, "data", None), default_plan=args.plan or DEFAULT_PLAN, plans_dir=plans_dir())
     if args.framework:
         librarian.kb.framework(args.framework)
     if args.question == ["-"] and args.dialogue:

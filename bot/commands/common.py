@@ -20,13 +20,24 @@ class UsageError(Exception):
 
 
 @lru_cache(maxsize=4)
-def _load(data_dir: Path | None) -> KnowledgeBase:
-    return load_knowledge(data_dir)
+def _load(data_dir: Path | None, plans: Path | None = None) -> KnowledgeBase:
+    return load_knowledge(data_dir, plans)
 
 
 def load_kb(args: argparse.Namespace) -> KnowledgeBase:
-    """The knowledge base named by --data (default: the packaged one), loaded once."""
-    return _load(getattr(args, "data", None))
+    """The knowledge base named by --data (default: the packaged one) with QCBOT_PLANS_DIR's plans, loaded once."""
+    return _load(getattr(args, "data", None), plans_dir())
+
+
+def plans_dir() -> Path | None:
+    """The deployment's plans directory (QCBOT_PLANS_DIR, or plans_dir in the QCBOT_CONFIG file), if any."""
+    from bot.config import Config, ConfigError
+
+    try:
+        configured = Config.load().plans_dir
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    return Path(configured).expanduser() if configured else None
 
 
 def emit(args: argparse.Namespace, data: Any, text: str) -> None:

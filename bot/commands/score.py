@@ -20,7 +20,7 @@ from knowledge.departments import DepartmentIndex
 from knowledge.errors import NotFound
 from knowledge.model import Framework, Indicator, KnowledgeBase, Plan
 from knowledge.responsibility import Responsibility
-from knowledge.rules import Value
+from knowledge.rules import Bounds, Value
 from scoring.answer_file import (
     AnswerFile,
     AnswerFileError,
@@ -32,6 +32,7 @@ from scoring.answer_file import (
 )
 from scoring.answer_workbook import read_workbook, write_workbook
 from scoring.answers import AnswerProblem
+from scoring.bounds import BoundsFileError, read_bounds_file
 from scoring.engine import framework_facts, indicator_units, score_framework
 from scoring.questionnaire import questions_for
 from scoring.report import full_text
@@ -46,9 +47,15 @@ EPILOG = """\
   qcbot score --plan pingyin --department 财政局 --template --format xlsx -o 财政局.xlsx
   qcbot score --plan pingyin --department 财政局 --answers 财政局.xlsx
   qcbot score --plan pingyin --department 财政局 --answers 财政局.xlsx --save --db qcbot.db --user 李四
+  qcbot score --plan pingyin --answers 答案.yaml --bounds 界值.csv
 
 答案文件：每行“事实编号: 答案”，留空表示未填报；答案写法与对话中相同（是/否、95%、三项、
 选项文字或序号、2026-05-12）。答案有误时逐条列出全部问题、不计分，退出码 2。xlsx 工作簿（--format xlsx 生成）同样读取。
+--bounds FILE：质量强县办的功效系数法官方界值（YAML 或 CSV），每条：measure（测度编号，如 10.a.2；
+指标只有一个测度时可写指标编号）、satisfied（满意值）、disallowed（不允许值）。CSV 可带表头
+measure,satisfied,disallowed；YAML 写成 `- {measure: 10.a.2, satisfied: 0.2, disallowed: -0.1}`。
+只有变动幅度、增长率这类可为负的测度可取负值。文件有误时逐行输出“文件: 行: 问题”，退出码 2。
+结果中列出各测度用的界值是官方还是估算。
 --save：按对话中的同样规则核对后，把该部门的答案存入 --db 数据库（修改记录的渠道为 file）。
 
 --json 输出评估结果（键名稳定）：
@@ -63,6 +70,8 @@ EPILOG = """\
     departments[], estimated
   department（--department 时）：department, indicators[], score, max, share（占总分值 0–1）
   checklist（清单式体系）：done, total, percent, entries[], items[], overdue[]
+  bounds[]（功效系数法各测度所用界值）：key, indicator, label, satisfied, allowed, direction, unit,
+    official（true：官方，质量强县办设定；false：估算）, stated, set_by, set_at
     entries[]/overdue[]：key, indicator, text, units, done, done_on, deadline, overdue, late
     items[]：indicator, title, done, total
 答案有误且带 --json 时输出 {"file", "problems": [{fact, value, expected}]}。
@@ -97,6 +106,10 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     )
     score.add_argument("--today", metavar="YYYY-MM-DD", help="判断任务逾期的日期（默认今天）")
     score.add_argument("--json", action="store_true", help="输出 JSON（键名见下）")
+    score.add_argument(
+        "--bounds", type=Path, metavar="FILE",
+        help="功效系数法官方界值文件（YAML 或 CSV：测度编号, 满意值, 不允许值）",
+    )
     score.add_argument(
         "--save", action="store_true", help="把答案导入数据库（需 --db、--plan、--department）"
     )
@@ -241,7 +254,7 @@ def _write_workbook(scope: Scope, args: argparse.Namespace) -> int:
         "1. 在“答案”表的黄色格子里填写，其他格子已锁定；留空表示未填报。",
         "2. 是/否题、选择题从下拉列表选择；数字按“单位”列的单位填写。",
         "3. 百分数写 95% 或 35；小于1的百分数请带 %（0.35%），只写 0.35 会被退回，请写明是0.35%还是35%。",
-        "4. 变动幅度写“0.05个百分点”或 0.05，下降填负数；日期写 2026-05-12 或 2026年5月。",
+        "4. 占比、变动幅度、增长率、人均数由所填原始数据自动计算，无需填写；日期写 2026-05-12 或 2026年5月。",
         "5. 清单任务：已完成写“是”，可在“完成日期”列填完成日期（不能晚于今天）。",
         "6. 请勿增删列、不要修改隐藏的编号列。",
         "",
@@ -314,6 +327,9 @@ def _score(scope: Scope, args: argparse.Namespace) -> int:
     problems = [*answers.problems, *bad]
     if problems:
         return _report_problems(args, problems, answers.lines)
+    bounds = _bounds(scope, args.bounds)
+    if bounds is None:
+        return 2
     result = score_framework(
         scope.framework,
         values,
@@ -322,6 +338,7 @@ def _score(scope: Scope, args: argparse.Namespace) -> int:
         units_for=lambda ind_id: scope.units.get(ind_id, ()),
         today=today,
         exact=True,
+        bounds=bounds,
     )
     text = full_text(
         result,
@@ -332,6 +349,19 @@ def _score(scope: Scope, args: argparse.Namespace) -> int:
     )
     emit(args, result.to_dict(), text)
     return 0
+
+
+def _bounds(scope: Scope, path: Path | None) -> dict[str, Bounds] | None:
+    """The office's bounds from --bounds FILE ({} without it); None after printing its problems."""
+    if path is None:
+        return {}
+    try:
+        return read_bounds_file(path, scope.framework)
+    except BoundsFileError as exc:
+        print(f"界值文件 {path} 有 {len(exc.problems)} 处问题，未打分：", file=sys.stderr)
+        for line in exc.problems:
+            print(line, file=sys.stderr)
+        return None
 
 
 def _today(text: str | None) -> date:

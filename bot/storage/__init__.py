@@ -1,4 +1,4 @@
-"""Durable storage in SQLite: schema migrations, WAL, one writer, calls off the event loop."""
+"""Durable storage: SQLite (migrations, WAL, one writer) or PostgreSQL (a pool, same migrations); calls off the event loop."""
 
 from bot.storage.errors import StorageClosed, StorageError, StorageUnavailable
 from bot.storage.store import Storage

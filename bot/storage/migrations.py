@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
@@ -124,6 +126,80 @@ def m006_evidence(db: Database) -> None:
     )
     db.table("evidence").create_index(["plan", "department", "indicator"], if_not_exists=True)
     db.table("evidence").create_index(["sha256"], if_not_exists=True)
+
+
+@MIGRATIONS()
+def m007_one_county_answer(db: Database) -> None:
+    """One answer per plan and fact (the county's), keeping its author; the others go to history.
+
+    Every fact asks about the county (one 申请表 per county), so a shared indicator's answers
+    are merged: the latest stays (department/updated_by/user_name name its author), and each
+    earlier different value becomes an answer_history row replaced by the next one. Departments
+    that confirm another's answer without retyping it are kept in `answer_confirmations`.
+    """
+    for name in ("answers", "answer_history"):
+        if "user_name" not in db.table(name).columns_dict:
+            db.table(name).add_column("user_name", str)
+    db.execute(
+        "update answers set user_name = (select l.user_name from liaisons l where"
+        " l.channel = answers.channel and l.user_id = answers.updated_by and l.plan = answers.plan)"
+        " where user_name is null")
+    rows = db.execute(  # no rowid: the same statements run on the PostgreSQL backend
+        "select plan, fact_id, department, value, updated_by, updated_at, channel, user_name"
+        " from answers order by plan, fact_id, updated_at, department").fetchall()
+    groups: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
+    for row in rows:
+        groups.setdefault((row[0], row[1]), []).append(tuple(row))
+    for (plan, fact_id), group in groups.items():
+        for before, after in zip(group, group[1:], strict=False):
+            if before[3] != after[3]:  # an earlier different value, replaced by the next one
+                db.execute(
+                    "insert into answer_history (plan, department, fact_id, old_value, new_value,"
+                    " changed_by, changed_at, channel, user_name) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [plan, after[2], fact_id, before[3], after[3], *after[4:8]])
+        for dropped in group[:-1]:
+            db.execute("delete from answers where plan = ? and fact_id = ? and department = ?",
+                       [plan, fact_id, dropped[2]])
+    db.table("answers").transform(pk=("plan", "fact_id"))
+    db.table("answer_history").create_index(["plan", "fact_id"], if_not_exists=True)
+    db.table("answer_confirmations").create(
+        {"plan": str, "fact_id": str, "department": str, "value": str, "confirmed_by": str,
+         "user_name": str, "channel": str, "confirmed_at": str},
+        pk=("plan", "fact_id", "department"),
+        not_null={"value", "confirmed_at"},
+        if_not_exists=True,
+    )
+
+
+@MIGRATIONS()
+def m009_shared_state(db: Database) -> None:
+    """State the serve replicas share: ids handled once, short-lived values, send-rate counts."""
+    db.table("seen").create(
+        {"scope": str, "key": str, "expires_at": float},
+        pk=("scope", "key"), not_null={"expires_at"}, if_not_exists=True,
+    )
+    db.table("seen").create_index(["expires_at"], if_not_exists=True)
+    db.table("kv").create(
+        {"scope": str, "key": str, "value": str, "expires_at": float},
+        pk=("scope", "key"), not_null={"value", "expires_at"}, if_not_exists=True,
+    )
+    db.table("kv").create_index(["expires_at"], if_not_exists=True)
+    db.table("rate").create(
+        {"bucket": str, "second": int, "hits": int},
+        pk=("bucket", "second"), not_null={"hits"}, if_not_exists=True,
+    )
+
+
+@MIGRATIONS()
+def m008_bounds(db: Database) -> None:
+    """The office's 功效系数法 bounds (/bounds): x满意 and x不允许 per plan and measure, who and when."""
+    db.table("bounds").create(
+        {"plan": str, "measure": str, "satisfied": float, "allowed": float,
+         "set_by": str, "user_id": str, "channel": str, "set_at": str},
+        pk=("plan", "measure"),
+        not_null={"satisfied", "allowed", "set_at"},
+        if_not_exists=True,
+    )
 
 
 def migrate(db: Database) -> list[str]:

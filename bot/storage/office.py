@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from sqlite_utils import Database
 
+from bot.storage.answers import read_answers
 from handlers.store import (
     Actor,
     ClaimState,
@@ -223,10 +224,8 @@ class OfficeRows:
         return await self._write(write)
 
     async def plan_answer_rows(self, plan: str) -> list[StoredAnswer]:
-        """Every department's current answers in the plan."""
-        rows = await self._read(lambda db: list(db.table("answers").rows_where(
-            "plan = ?", [plan], order_by="department, fact_id")))
-        return [StoredAnswer(**{**row, "value": json.loads(row["value"])}) for row in rows]
+        """The county's current answers in the plan (one per fact, with its author)."""
+        return await self._read(partial(read_answers, plan=plan))
 
     async def unanswered_questions(self, limit: int = 1000) -> list[dict[str, Any]]:
         """Questions the librarian could not answer (abstained), newest first."""

@@ -1,4 +1,4 @@
-"""SQLite storage: one writer connection behind a lock, one reader, every call off the event loop."""
+"""Storage on SQLite (one writer behind a lock, one reader) or PostgreSQL (a pool); every call off the event loop."""
 
 from __future__ import annotations
 
@@ -13,14 +13,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
+import psycopg
+from psycopg_pool import PoolTimeout
 from sqlite_utils import Database
 
+from bot.storage import pg
+from bot.storage.answers import confirm_one, read_answers, save_one
+from bot.storage.bounds import BoundsRows
 from bot.storage.errors import StorageClosed, StorageError, StorageUnavailable
 from bot.storage.evidence import EvidenceRows
 from bot.storage.migrations import migrate
 from bot.storage.office import OfficeRows
+from bot.storage.shared import SharedRows
 from handlers.store import (
     Actor,
     AnswerChange,
@@ -56,18 +62,28 @@ class _Deferred:
 
 
 class _Connection:
-    """A sqlite-utils Database used by one thread at a time."""
+    """A sqlite-utils Database used by one thread at a time, or a PostgreSQL pool lending one per call."""
 
-    def __init__(self, path: Path) -> None:
-        self.db = Database(sqlite3.connect(str(path), check_same_thread=False, timeout=10))
+    def __init__(self, path: Path | None = None, pool: pg.PgPool | None = None) -> None:
+        self.pool = pool
+        self.db = Database(sqlite3.connect(str(path), check_same_thread=False, timeout=10)) if path else None
         self.lock = threading.Lock()
 
     def run(self, fn: Callable[[Database], T]) -> T:
+        if self.pool is not None:  # the one place the facade stands in for a sqlite-utils Database
+            return cast(T, self.pool.run(fn))
         with self.lock:
-            return fn(self.db)
+            return fn(cast(Database, self.db))
+
+    def close(self) -> None:
+        with self.lock:
+            if self.pool is not None:
+                self.pool.close()
+            elif self.db is not None:
+                self.db.close()
 
 
-class Storage(OfficeRows, EvidenceRows):
+class Storage(OfficeRows, EvidenceRows, SharedRows, BoundsRows):
     """Liaisons, answers (with history), conversation state, progress, the question log, reminders."""
 
     def __init__(self, path: Path, writer: _Connection, reader: _Connection, clock: Clock) -> None:
@@ -82,8 +98,15 @@ class Storage(OfficeRows, EvidenceRows):
         self._flush_task: asyncio.Task[None] | None = None
 
     @classmethod
-    async def open(cls, path: str | Path, clock: Clock | None = None) -> Storage:
-        """Open (creating parent directories), switch to WAL and apply pending migrations."""
+    async def open(
+        cls, path: str | Path, clock: Clock | None = None, database_url: str = ""
+    ) -> Storage:
+        """Open and apply pending migrations: SQLite at `path` (WAL), or PostgreSQL at `database_url`.
+
+        With PostgreSQL, `path` still names the data directory (evidence files live beside it).
+        """
+        if database_url:
+            return await asyncio.to_thread(cls._open_pg, Path(path), database_url, clock or _utc_now)
         return await asyncio.to_thread(cls._open_sync, Path(path), clock or _utc_now)
 
     @classmethod
@@ -91,15 +114,30 @@ class Storage(OfficeRows, EvidenceRows):
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             writer = _Connection(path)
-            writer.db.enable_wal()
-            writer.db.execute("PRAGMA synchronous=NORMAL;")
-            applied = migrate(writer.db)
+            db = cast(Database, writer.db)
+            db.enable_wal()
+            db.execute("PRAGMA synchronous=NORMAL;")
+            applied = migrate(db)
             reader = _Connection(path)
         except (OSError, sqlite3.Error) as exc:
             raise StorageUnavailable(f"无法打开数据库 {path}：{exc}") from exc
         if applied:
             log.info("database %s: applied %s", path, ", ".join(applied))
         return cls(path, writer, reader, clock)
+
+    @classmethod
+    def _open_pg(cls, path: Path, url: str, clock: Clock) -> Storage:
+        where = pg.redacted(url)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            applied = pg.migrate_locked(url, migrate)
+            pool = pg.PgPool(url)
+        except (OSError, psycopg.Error, PoolTimeout) as exc:
+            raise StorageUnavailable(f"无法打开数据库 {where}：{_reason(exc)}") from exc
+        if applied:
+            log.info("database %s: applied %s", where, ", ".join(applied))
+        shared = _Connection(pool=pool)  # one pool: the writer lock still keeps one writer per process
+        return cls(path, shared, _Connection(pool=pool), clock)
 
     async def close(self) -> None:
         """Wait for the last write, then close both connections."""
@@ -116,8 +154,7 @@ class Storage(OfficeRows, EvidenceRows):
 
     def _close_sync(self) -> None:
         for conn in (self._writer, self._reader):
-            with conn.lock:
-                conn.db.close()
+            conn.close()
 
     # --- the one wrapper for blocking calls ---------------------------------------------------
 
@@ -126,7 +163,7 @@ class Storage(OfficeRows, EvidenceRows):
             raise StorageClosed("数据库已关闭")
         try:
             return await asyncio.to_thread(conn.run, fn)
-        except (sqlite3.Error, UnicodeError, OverflowError) as exc:  # what sqlite cannot bind, too
+        except (sqlite3.Error, psycopg.Error, PoolTimeout, UnicodeError, OverflowError) as exc:  # what cannot bind, too
             raise StorageError(f"数据库操作失败：{exc}") from exc
 
     async def _read(self, fn: Callable[[Database], T]) -> T:
@@ -205,17 +242,15 @@ class Storage(OfficeRows, EvidenceRows):
             where, args, order_by="bound_at")))
         return [Liaison(**row) for row in rows]
 
-    # --- answers ------------------------------------------------------------------------------
+    # --- answers: one county answer per (plan, fact), with its author -------------------------
 
-    async def answers(self, plan: str, department: str) -> dict[str, Value]:
-        """The department's current answers keyed by fact id."""
-        return {row.fact_id: row.value for row in await self.answer_rows(plan, department)}
+    async def answers(self, plan: str, department: str | None = None) -> dict[str, Value]:
+        """The county's current answers keyed by fact id (`department` does not narrow them)."""
+        return {row.fact_id: row.value for row in await self.answer_rows(plan)}
 
-    async def answer_rows(self, plan: str, department: str) -> list[StoredAnswer]:
-        """The department's current answers with who answered them and when."""
-        rows = await self._read(lambda db: list(db.table("answers").rows_where(
-            "plan = ? and department = ?", [plan, department], order_by="fact_id")))
-        return [StoredAnswer(**{**row, "value": json.loads(row["value"])}) for row in rows]
+    async def answer_rows(self, plan: str, department: str | None = None) -> list[StoredAnswer]:
+        """The county's current answers with author and time (only those `department` gave, if named)."""
+        return await self._read(partial(read_answers, plan=plan, department=department))
 
     async def save_answers(
         self,
@@ -225,14 +260,18 @@ class Storage(OfficeRows, EvidenceRows):
         who: Actor,
         progress: Progress | None = None,
     ) -> list[str]:
-        """Store answers (history for each change) and the progress in one transaction; return changed ids."""
+        """Store the county's answers as given by `department` (history for each change) and the
+        progress in one transaction; return the changed ids.
+
+        Giving the value another department already gave confirms it and keeps its author.
+        """
         now = self._now()
 
         def write(db: Database) -> list[str]:
             with db.atomic():
                 changed = [
                     fact_id for fact_id, value in values.items()
-                    if _save_one(db, plan, department, fact_id, value, who, now)
+                    if save_one(db, plan, department, fact_id, value, who, now)
                 ]
                 if progress is not None:
                     _save_progress(db, progress, now)
@@ -240,11 +279,38 @@ class Storage(OfficeRows, EvidenceRows):
 
         return await self._write(write)
 
+    async def confirm_answers(
+        self,
+        plan: str,
+        department: str,
+        values: Mapping[str, Value],
+        who: Actor,
+        progress: Progress | None = None,
+    ) -> list[str]:
+        """Confirm other departments' answers still equal to `values` (and store the progress);
+        return the ids confirmed (an answer changed meanwhile is not)."""
+        now = self._now()
+
+        def write(db: Database) -> list[str]:
+            with db.atomic():
+                done = [
+                    fact_id for fact_id, value in values.items()
+                    if confirm_one(db, plan, department, fact_id,
+                                    json.dumps(value, ensure_ascii=False), who, now)
+                ]
+                if progress is not None:
+                    _save_progress(db, progress, now)
+                return done
+
+        return await self._write(write)
+
     async def history(
-        self, plan: str, department: str, fact_id: str | None = None
+        self, plan: str, department: str | None = None, fact_id: str | None = None
     ) -> list[AnswerChange]:
-        """Every change of the department's answers (of one fact when given), oldest first."""
-        where, args = "plan = ? and department = ?", [plan, department]
+        """Every change of the county's answers (made by `department`, of one fact, when given), oldest first."""
+        where, args = "plan = ?", [plan]
+        if department is not None:
+            where, args = where + " and department = ?", [*args, department]
         if fact_id is not None:
             where, args = where + " and fact_id = ?", [*args, fact_id]
         rows = await self._read(lambda db: list(db.table("answer_history").rows_where(
@@ -366,27 +432,6 @@ def _reason(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:200] or type(exc).__name__
 
 
-def _save_one(
-    db: Database, plan: str, department: str, fact_id: str, value: Value, who: Actor, now: str
-) -> bool:
-    key = [plan, department, fact_id]
-    old_rows = list(db.table("answers").rows_where(
-        "plan = ? and department = ? and fact_id = ?", key))
-    new = json.dumps(value, ensure_ascii=False)
-    old = old_rows[0]["value"] if old_rows else None
-    db.table("answers").upsert(
-        {"plan": plan, "department": department, "fact_id": fact_id, "value": new,
-         "updated_by": who.user_id, "updated_at": now, "channel": who.channel},
-        pk=("plan", "department", "fact_id"),
-    )
-    if old == new:
-        return False
-    db.table("answer_history").insert(
-        {"plan": plan, "department": department, "fact_id": fact_id, "old_value": old,
-         "new_value": new, "changed_by": who.user_id, "changed_at": now, "channel": who.channel})
-    return True
-
-
 def _save_progress(db: Database, progress: Progress, now: str) -> None:
     db.table("assessments").upsert(
         {"channel": progress.channel, "user_id": progress.user_id, "plan": progress.plan,
@@ -403,4 +448,5 @@ def _change(row: Mapping[str, Any]) -> AnswerChange:
         plan=row["plan"], department=row["department"], fact_id=row["fact_id"],
         old=None if old is None else json.loads(old), new=json.loads(row["new_value"]),
         changed_by=row["changed_by"], changed_at=row["changed_at"], channel=row["channel"],
+        user_name=row.get("user_name") or "",
     )

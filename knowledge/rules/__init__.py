@@ -21,8 +21,10 @@ from knowledge.rules.conditions import (
 from knowledge.rules.describe import describe_part, describe_rule
 from knowledge.rules.efficacy import DIRECTIONS, Bounds
 from knowledge.rules.facts import (
+    DERIVED_KINDS,
     FACT_TYPES,
     NUMERIC_TYPES,
+    Derivation,
     Fact,
     Value,
     parse_fact,
@@ -54,6 +56,7 @@ from knowledge.rules.parts import (
 from knowledge.rules.rule import Rule, parse_part, parse_rule
 
 __all__ = [
+    "DERIVED_KINDS",
     "DIRECTIONS",
     "EPS",
     "FACT_TYPES",
@@ -70,6 +73,7 @@ __all__ = [
     "Condition",
     "DeductItem",
     "DeductPart",
+    "Derivation",
     "EfficacyPart",
     "EfficacyTerm",
     "Fact",

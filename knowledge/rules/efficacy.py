@@ -18,6 +18,9 @@ class Bounds:
     allowed: float
     stated: bool = False  # True when the evaluation document itself states them
     note: str = ""
+    official: bool = False  # set by the county's office (/bounds, qcbot score --bounds FILE)
+    set_by: str = ""  # who set official bounds
+    set_at: str = ""  # when (ISO UTC), "" for a file
 
     def check(self, direction: str = "higher") -> str | None:
         """A Chinese problem description when the bounds don't fit the direction, else None."""

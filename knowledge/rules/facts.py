@@ -13,8 +13,32 @@ Value = bool | int | float | str  # a typed answer to a fact (dates are ISO stri
 
 FACT_TYPES = ("bool", "count", "percent", "number", "amount", "choice", "date", "text")
 NUMERIC_TYPES = ("count", "percent", "number", "amount")
-FACT_KEYS = ("id", "type", "question", "options", "unit", "min", "max", "question_verbatim", "help")
+FACT_KEYS = (
+    "id",
+    "type",
+    "question",
+    "options",
+    "unit",
+    "min",
+    "max",
+    "question_verbatim",
+    "help",
+    "derived",
+)
 _FACT_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+# A derived fact is computed from two earlier facts of its indicator, never asked:
+# ratio a ÷ b × scale · share a ÷ b × 100 (% or ‰: × 1000) · change a − b · growth (a − b) ÷ b × 100
+DERIVED_KINDS = ("ratio", "share", "change", "growth")
+DERIVED_KEYS = ("kind", "of", "scale")
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """How a derived fact is computed: the formula kind over two named facts (a, b)."""
+
+    kind: str
+    of: tuple[str, str]
+    scale: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -30,6 +54,12 @@ class Fact:
     max: float | None = None
     question_verbatim: bool = False
     help: str = ""
+    derived: Derivation | None = None
+
+    @property
+    def is_derived(self) -> bool:
+        """True when the value is computed from other facts, not asked."""
+        return self.derived is not None
 
     @property
     def numeric(self) -> bool:
@@ -72,6 +102,8 @@ def parse_facts(raw: object, path: str) -> tuple[Fact, ...]:
         fact = parse_fact(item, join(path, i))
         if any(f.id == fact.id for f in facts):
             raise RuleError(join(join(path, i), "id"), f"重复的事实 {fact.id}")
+        if fact.derived is not None:
+            check_derivation(fact, {f.id: f for f in facts}, join(join(path, i), "derived"))
         facts.append(fact)
     return tuple(facts)
 
@@ -96,7 +128,65 @@ def parse_fact(raw: object, path: str) -> Fact:
         max=high,
         question_verbatim=node.flag("question_verbatim"),
         help=node.nonblank("help", ""),
+        derived=_derivation(node, kind),
     )
+
+
+def _derivation(node: Node, kind: str) -> Derivation | None:
+    derived = node.child("derived", DERIVED_KEYS)
+    if derived is None:
+        return None
+    if kind not in ("percent", "number", "amount"):
+        raise node.error("type", "计算得出的事实应为 percent、number 或 amount 类型")
+    formula = derived.nonblank("kind")
+    if formula not in DERIVED_KINDS:
+        raise derived.error("kind", f"应为 {'、'.join(DERIVED_KINDS)} 之一")
+    names = derived.texts("of")
+    if len(names) != 2:
+        raise derived.error("of", "应列出两个事实编号 [a, b]")
+    if names[0] == names[1]:
+        raise derived.error_at(join(derived.at("of"), 1), "两个事实不能相同")
+    if derived.has("scale") and formula != "ratio":
+        raise derived.error("scale", "只有 ratio 可以写 scale（share 按 % 或 ‰ 换算）")
+    scale = derived.number("scale", 1.0)
+    if scale <= 0:
+        raise derived.error("scale", "应大于0")
+    return Derivation(formula, (names[0], names[1]), scale)
+
+
+def check_derivation(fact: Fact, earlier: Mapping[str, Fact], path: str) -> None:
+    """A derived fact's inputs are earlier numeric facts whose units fit the formula."""
+    rule = fact.derived
+    if rule is None:
+        return
+    inputs: list[Fact] = []
+    for i, name in enumerate(rule.of):
+        where = join(join(path, "of"), i)
+        if name not in earlier:
+            raise RuleError(where, f"未声明的事实 {name}（应在本事实之前声明）")
+        if earlier[name].type not in NUMERIC_TYPES:
+            raise RuleError(where, f"事实 {name} 应为数值类型（实际为 {earlier[name].type}）")
+        inputs.append(earlier[name])
+    a, b = inputs
+    if rule.kind != "ratio" and a.shown_unit != b.shown_unit:
+        units = f"{a.shown_unit or '无单位'}、{b.shown_unit or '无单位'}"
+        raise RuleError(join(path, "of"), f"{rule.kind} 的两项单位应相同（现为{units}）")
+    want = _derived_unit(rule.kind, a)
+    if want is not None and fact.shown_unit not in want:
+        raise RuleError(join(path, "kind"), f"{rule.kind} 得出的单位应为 {'或'.join(want)}（现为{fact.shown_unit or '无单位'}）")
+    if rule.kind == "ratio" and not fact.unit:
+        raise RuleError(join(path, "kind"), "ratio 得出的事实需写明 unit（如 元/人）")
+
+
+def _derived_unit(kind: str, a: Fact) -> tuple[str, ...] | None:
+    """The units a formula's result may have (None: any)."""
+    if kind == "share":
+        return ("%", "‰")
+    if kind == "growth":
+        return ("%",)
+    if kind == "change":
+        return ("百分点",) if a.shown_unit == "%" else (a.shown_unit,)
+    return None
 
 
 def _options(node: Node, kind: str) -> tuple[str, ...]:

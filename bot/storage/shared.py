@@ -1,0 +1,220 @@
+"""State every `qcbot serve` replica shares: ids handled once, short-lived values, send rates.
+
+A mixin of `Storage` (tables from migration m009). Portable SQL only — `execute` with `?`
+parameters and `on conflict … do nothing / do update` — so that the PostgreSQL backend runs
+the same statements:
+
+- `seen`: an id (a Telegram update_id, a WeCom msgid) is claimed by one insert; the replica
+  whose insert wrote the row handles the message, every other one drops it.
+- `kv`: a value under (scope, key) until it expires: long button payloads, the answer given to
+  a WeCom callback (so a retry on another replica gets the same answer), numbered choices,
+  dialogue context (JSON).
+- `rate`: sends per bucket per second, summed over a window: a limit all replicas hold together.
+
+Claims and urgent values go through one group commit (what arrives while a transaction runs is
+written together in the next); values that may wait are written behind with the question log.
+Expired rows are swept every `SWEEP_SECONDS` by whichever replica notices first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
+from typing import Any, TypeVar
+
+from sqlite_utils import Database
+
+from bot.storage.errors import StorageError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+SWEEP_SECONDS = 600.0  # how often expired rows are deleted
+RATE_KEEP = 3600  # rate rows older than this (seconds) are swept: windows are at most an hour
+_CLAIM = (
+    "insert into seen (scope, key, expires_at) values (?, ?, ?)"
+    " on conflict (scope, key) do update set expires_at = excluded.expires_at"
+    " where seen.expires_at < ?"
+)
+_PUT = (
+    "insert into kv (scope, key, value, expires_at) values (?, ?, ?, ?)"
+    " on conflict (scope, key) do update set value = excluded.value, expires_at = excluded.expires_at"
+)
+_SLOT = (
+    "insert into rate (bucket, second, hits) select ?, ?, 1"
+    " where (select coalesce(sum(hits), 0) from rate where bucket = ? and second >= ?) < ?"
+    " on conflict (bucket, second) do update set hits = rate.hits + 1"
+)
+
+Op = Callable[[Database], Any]
+
+
+@dataclass
+class _GroupCommit:
+    """Small writes waiting for the next transaction, and the task that writes them."""
+
+    ops: list[tuple[Op, asyncio.Future[Any]]] = field(default_factory=list)
+    task: asyncio.Task[None] | None = None
+    swept_at: float = -math.inf
+
+
+class SharedRows:
+    """Storage methods for the state replicas share (see the module docstring)."""
+
+    _clock: Callable[[], datetime]
+
+    async def _read(self, fn: Callable[[Database], T]) -> T:
+        raise NotImplementedError
+
+    async def _write(self, fn: Callable[[Database], T]) -> T:
+        raise NotImplementedError
+
+    def _defer(self, table: str, fn: Callable[[Database], object]) -> None:
+        raise NotImplementedError
+
+    def _epoch(self) -> float:
+        return self._clock().timestamp()
+
+    # --- ids handled once ------------------------------------------------------------------
+
+    async def first_time(self, scope: str, key: str, ttl: float) -> bool:
+        """Claim `key` in `scope` for `ttl` seconds: True for the one caller (any replica) that got it."""
+        now = self._epoch()
+        self._sweep_when_due(now)
+        return bool(await self._commit(lambda db: db.execute(_CLAIM, [scope, key, now + ttl, now]).rowcount))
+
+    # --- short-lived values -------------------------------------------------------------------
+
+    async def shared_value(self, scope: str, key: str) -> str | None:
+        """The value under (scope, key), None when there is none or it expired."""
+        rows = await self._read(lambda db: db.execute(
+            "select value from kv where scope = ? and key = ? and expires_at >= ?",
+            [scope, key, self._epoch()]).fetchall())
+        return str(rows[0][0]) if rows else None
+
+    async def share_values(self, scope: str, values: Mapping[str, str], ttl: float) -> None:
+        """Store values now (before the caller goes on: another replica may read them next)."""
+        if not values:
+            return
+        expires = self._epoch() + ttl
+        rows = [[scope, key, value, expires] for key, value in values.items()]
+
+        def write(db: Database) -> None:
+            for row in rows:
+                db.execute(_PUT, row)
+
+        await self._commit(write)
+
+    def share_later(self, scope: str, key: str, value: str | None, ttl: float) -> None:
+        """Store (or, for None, delete) a value a moment later, written together with others."""
+        if value is None:
+            self._defer("kv", lambda db: db.execute(
+                "delete from kv where scope = ? and key = ?", [scope, key]))
+        else:
+            row = [scope, key, value, self._epoch() + ttl]
+            self._defer("kv", lambda db: db.execute(_PUT, row))
+
+    # --- send rates ------------------------------------------------------------------------
+
+    async def take_slot(self, bucket: str, limit: int, window: float) -> float:
+        """Take one of `limit` sends allowed in any `window` seconds: 0.0 when taken, else seconds to wait.
+
+        Sends are counted per whole second and a second counts until `window` seconds after
+        its end, so the limit holds for every window, not only for aligned ones.
+        """
+        now = self._epoch()
+        second, span = int(now), math.ceil(window)
+
+        def take(db: Database) -> float:
+            if db.execute(_SLOT, [bucket, second, bucket, second - span, limit]).rowcount:
+                return 0.0
+            oldest = db.execute("select min(second) from rate where bucket = ? and second >= ?",
+                                [bucket, second - span]).fetchone()[0]
+            return max(0.05, float(oldest if oldest is not None else second) + span + 1 - now)
+
+        return float(await self._commit(take))
+
+    # --- sweeping ----------------------------------------------------------------------------
+
+    async def sweep_shared(self) -> int:
+        """Delete expired ids, values and old rate rows; how many rows went."""
+        now = self._epoch()
+
+        def sweep(db: Database) -> int:
+            return sum(db.execute(sql, [limit]).rowcount for sql, limit in (
+                ("delete from seen where expires_at < ?", now),
+                ("delete from kv where expires_at < ?", now),
+                ("delete from rate where second < ?", int(now) - RATE_KEEP),
+            ))
+
+        return int(await self._commit(sweep))
+
+    def _sweep_when_due(self, now: float) -> None:
+        batch = self._group()
+        if now - batch.swept_at < SWEEP_SECONDS:
+            return
+        batch.swept_at = now
+        task = asyncio.get_running_loop().create_task(self.sweep_shared())
+        task.add_done_callback(_log_sweep)
+
+    # --- group commit --------------------------------------------------------------------------
+
+    def _group(self) -> _GroupCommit:
+        batch: _GroupCommit | None = self.__dict__.get("_shared_batch")
+        if batch is None:
+            batch = self.__dict__["_shared_batch"] = _GroupCommit()
+        return batch
+
+    async def _commit(self, op: Op) -> Any:
+        """Run `op` in the next transaction of small writes; its result, or its exception."""
+        batch = self._group()
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        batch.ops.append((op, future))
+        if batch.task is None or batch.task.done():
+            batch.task = asyncio.get_running_loop().create_task(self._write_batches(batch))
+        return await future
+
+    async def _write_batches(self, batch: _GroupCommit) -> None:
+        while batch.ops:
+            ops, batch.ops = batch.ops, []
+            try:
+                results = await self._write(partial(_run_ops, ops=[op for op, _ in ops]))
+            except Exception as exc:  # the transaction failed: every op of it fails alike
+                results = [exc] * len(ops)
+            for (_, future), result in zip(ops, results, strict=True):
+                if future.done():
+                    continue
+                if isinstance(result, StorageError):
+                    future.set_exception(result)
+                elif isinstance(result, Exception):
+                    future.set_exception(StorageError(f"数据库操作失败：{result}"))
+                else:
+                    future.set_result(result)
+
+
+def _run_ops(db: Database, ops: list[Op]) -> list[Any]:
+    """Every op in one transaction, each in its own savepoint; a result or an exception per op."""
+    results: list[Any] = []
+    with db.atomic():
+        for op in ops:
+            try:
+                with db.atomic():
+                    results.append(op(db))
+            except Exception as exc:  # this op only: the others are written all the same
+                results.append(exc)
+    return results
+
+
+def _log_sweep(task: asyncio.Task[int]) -> None:
+    if task.cancelled():
+        return
+    exc = task.exception()
+    if exc is not None:
+        log.warning("shared state sweep failed: %s", exc, extra={"event": "shared_sweep_failed"})
+    elif task.result():
+        log.info("shared state: %d expired rows swept", task.result(), extra={"event": "shared_swept"})
