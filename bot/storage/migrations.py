@@ -172,6 +172,18 @@ def m007_one_county_answer(db: Database) -> None:
 
 
 @MIGRATIONS()
+def m008_bounds(db: Database) -> None:
+    """The office's 功效系数法 bounds (/bounds): x满意 and x不允许 per plan and measure, who and when."""
+    db.table("bounds").create(
+        {"plan": str, "measure": str, "satisfied": float, "allowed": float,
+         "set_by": str, "user_id": str, "channel": str, "set_at": str},
+        pk=("plan", "measure"),
+        not_null={"satisfied", "allowed", "set_at"},
+        if_not_exists=True,
+    )
+
+
+@MIGRATIONS()
 def m009_shared_state(db: Database) -> None:
     """State the serve replicas share: ids handled once, short-lived values, send-rate counts."""
     db.table("seen").create(
@@ -187,18 +199,6 @@ def m009_shared_state(db: Database) -> None:
     db.table("rate").create(
         {"bucket": str, "second": int, "hits": int},
         pk=("bucket", "second"), not_null={"hits"}, if_not_exists=True,
-    )
-
-
-@MIGRATIONS()
-def m008_bounds(db: Database) -> None:
-    """The office's 功效系数法 bounds (/bounds): x满意 and x不允许 per plan and measure, who and when."""
-    db.table("bounds").create(
-        {"plan": str, "measure": str, "satisfied": float, "allowed": float,
-         "set_by": str, "user_id": str, "channel": str, "set_at": str},
-        pk=("plan", "measure"),
-        not_null={"satisfied", "allowed", "set_at"},
-        if_not_exists=True,
     )
 
 
