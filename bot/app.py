@@ -1,4 +1,4 @@
-"""The one composition point: configuration, knowledge base, librarian, storage, handlers, scheduler."""
+"""The one composition point: configuration, knowledge base, librarian, storage, counties, handlers, scheduler."""
 
 from __future__ import annotations
 
@@ -6,14 +6,16 @@ import asyncio
 import gc
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot import metrics
 from bot.config import Config, ConfigError
-from bot.scheduler import Outbox, Scheduler
+from bot.counties import read_counties
+from bot.scheduler import REPLICA_LEASE, Outbox, Scheduler
 from bot.storage import Storage
 from handlers import evidence
 from handlers.ask import ABSTAINED
@@ -23,6 +25,7 @@ from handlers.dispatch import Dispatcher
 from handlers.reminders.calendar import HolidayError, OfficeCalendar, WorkingTime, read_holiday_file
 from handlers.reminders.schedule import Rules
 from handlers.services import Services, utc_now
+from handlers.tenants import CountySettings, Tenants
 from knowledge.cache import load_librarian
 from knowledge.model import KnowledgeBase
 from knowledge.qa import Librarian
@@ -102,6 +105,20 @@ def reminder_rules(config: Config) -> Rules:
     )
 
 
+def county_rules(rules: Rules) -> Rules:
+    """The reminder rules for one county of several: the file's holidays, its own /holiday days."""
+    office = OfficeCalendar(from_file=dict(rules.calendar.office.from_file))
+    return replace(rules, calendar=replace(rules.calendar, office=office))
+
+
+def counties_of(config: Config, kb: KnowledgeBase) -> dict[str, CountySettings]:
+    """The counties the deployment serves: the counties file's, else QCBOT_PLAN alone."""
+    if not config.counties_file:
+        kb.plan(config.plan)  # an unknown plan fails here, naming the choices
+        return {config.plan: CountySettings(config.plan)}
+    return read_counties(config.counties_file, kb.plans)
+
+
 async def create_app(
     config: Config,
     *,
@@ -109,33 +126,49 @@ async def create_app(
     librarian: Librarian | None = None,
     now: Callable[[], datetime] = utc_now,
 ) -> App:
-    """Load the librarian for config.plan (from the prebuilt index cache), open storage, wire handlers.
+    """Load the librarian (from the prebuilt index cache), open storage, wire one Services per county.
 
+    Without a counties file the one county is config.plan and its admins QCBOT_ADMINS; with one,
+    QCBOT_ADMINS are the city or province admins over every county the file names.
     `kb` and `librarian` may be passed in when already built (tests, several apps in one process);
     a `kb` without a librarian is indexed afresh. `now` is the clock (tests pass a fake one).
     """
     if librarian is None:
         librarian = await asyncio.to_thread(_librarian, config, kb)
     kb = kb if kb is not None else librarian.kb
-    plan = kb.plan(config.plan)
+    settings = counties_of(config, kb)
     rules = reminder_rules(config)
-    storage = await Storage.open(config.db_path, database_url=config.database_url)
-    services = Services(
-        kb, plan, librarian, storage,
-        is_admin=config.is_admin,
-        today=lambda: rules.calendar.local(now()).date(),
-        now=now,
-        rules=rules,
-        export_dir=Path(config.export_dir).expanduser().resolve(),
-        campaign_year=config.campaign_year,
-        evidence_max_bytes=max(config.evidence_max_mb, 1) * 1024 * 1024,
-        conversations=Conversations(shared=storage if config.replicas > 1 else None),
-    )
-    await evidence.check_store(services)  # files stored but never recorded → 未登记材料
+    storage = await Storage.open(config.db_path, database_url=config.database_url, default_county=config.plan,
+                                 replicas=config.replicas)
+    tenants = Tenants(settings, city_admin=config.is_admin, home=storage)
+    single = not config.counties_file
+    for plan_id in settings:
+        view = storage if single else storage.scoped(plan_id)
+        tenants.add(Services(
+            kb, kb.plan(plan_id), librarian, view,
+            is_admin=partial(tenants.is_admin, plan_id),
+            today=partial(_today, rules, now),
+            now=now,
+            rules=rules if single else county_rules(rules),
+            export_dir=Path(config.export_dir).expanduser().resolve(),
+            campaign_year=config.campaign_year,
+            evidence_max_bytes=max(config.evidence_max_mb, 1) * 1024 * 1024,
+            conversations=Conversations(shared=view if config.replicas > 1 else None),
+            region=tenants.region,
+        ))
+    await evidence.check_store(tenants.default)  # files stored but never recorded → 未登记材料
     outbox = Outbox()
-    app = App(config, kb, librarian, storage, MeteredDispatcher(services), outbox, Scheduler(services, outbox, now))
+    counties = list(tenants.counties.values())
+    app = App(
+        config, kb, librarian, storage, MeteredDispatcher(tenants), outbox,
+        Scheduler(counties, outbox, now, lease=REPLICA_LEASE if config.replicas > 1 else 0.0),
+    )
     # The knowledge base and index are built once and never freed: move them out of the
     # garbage collector's sight so full collections stay short under load.
     gc.collect()
     gc.freeze()
     return app
+
+
+def _today(rules: Rules, now: Callable[[], datetime]) -> date:
+    return rules.calendar.local(now()).date()

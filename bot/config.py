@@ -31,6 +31,7 @@ class Config:
 
     plan: str = "pingyin"
     plans_dir: str = ""  # the deployment's own plan files (qcbot plan import), beside the built-in four
+    counties_file: str = ""  # YAML/TOML: the counties one deployment serves, their admins, chats, bots
     db_path: str = field(default_factory=_default_db)
     database_url: str = field(default="", repr=False)  # postgresql://… selects PostgreSQL; "" = SQLite at db_path
     admins: tuple[str, ...] = ()  # "channel:user_id" or bare user ids of office admins

@@ -28,6 +28,7 @@ log = logging.getLogger("qcbot.scheduler")
 Push = Callable[[Reply], Awaitable[None]]  # sends a reply to reply.to_chat on one channel
 Clock = Callable[[], datetime]
 INTERVAL = 60.0
+REPLICA_LEASE = 120.0  # with several replicas: an unsent claim younger than this may still be in flight
 
 
 class Outbox:
@@ -57,18 +58,30 @@ class Delivery:
     key: str
     status: str
     reply: Reply | None = None
+    county: str = ""  # the plan id of the county whose reminder it is
 
 
 class Scheduler:
-    """Claims due reminders (exactly once) and sends them through the outbox."""
+    """Claims due reminders (exactly once, per county) and sends them through the outbox.
+
+    `services` is one county's, or every county's: each tick goes through them all, each county's
+    reminders claimed in its own store view.
+    """
 
     def __init__(
-        self, services: Services, outbox: Outbox, now: Clock | None = None, interval: float = INTERVAL
+        self,
+        services: Services | Sequence[Services],
+        outbox: Outbox,
+        now: Clock | None = None,
+        interval: float = INTERVAL,
+        lease: float = 0.0,
     ) -> None:
-        self.services = services
+        self.counties = [services] if isinstance(services, Services) else list(services)
+        self.services = self.counties[0]
         self.outbox = outbox
-        self.now = now or services.now
+        self.now = now or self.services.now
         self.interval = interval
+        self.lease = lease  # seconds a claim in flight is left to its runner (another replica) before a retry
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
         self._tick_lock = asyncio.Lock()
@@ -77,35 +90,50 @@ class Scheduler:
         """Retry unsent claims, send what is due at `now` (default: the clock), drop and give up
         what is stale; return what happened."""
         now = now or self.now()
+        done: list[Delivery] = []
         async with self._tick_lock:
-            decision = await due(self.services, now, self.outbox.channels)
-            done = [await self._drop(o, reason) for o, reason in decision.drop]
-            await self._give_up(decision.lost)
-            for batch in _batches(decision.retry):
-                done += await self._send(batch, now, retry=True)
-            for batch in _batches(decision.send):
-                done += await self._send(batch, now)
-            return [d for d in done if d is not None]
+            for services in self.counties:
+                try:
+                    done += await self._tick_county(services, now)
+                except Exception:  # one county's failure does not stop the others' reminders
+                    log.exception("reminder tick failed for %s", services.plan.id)
+            return done
 
-    async def _drop(self, occurrence: Occurrence, reason: str) -> Delivery | None:
-        if not await self.services.storage.claim([_claim(occurrence, "dropped", reason)]):
+    def _named(self, services: Services, key: str) -> str:
+        """A reminder key as logged: prefixed with its county where there are several."""
+        return key if len(self.counties) == 1 else f"{services.plan.id}/{key}"
+
+    async def _tick_county(self, services: Services, now: datetime) -> list[Delivery]:
+        decision = await due(services, now, self.outbox.channels)
+        done = [await self._drop(services, o, reason) for o, reason in decision.drop]
+        await self._give_up(services, decision.lost)
+        for batch in _batches(decision.retry):
+            done += await self._send(services, batch, now, retry=True)
+        for batch in _batches(decision.send):
+            done += await self._send(services, batch, now)
+        return [d for d in done if d is not None]
+
+    async def _drop(self, services: Services, occurrence: Occurrence, reason: str) -> Delivery | None:
+        if not await services.storage.claim([_claim(occurrence, "dropped", reason)]):
             return None
-        log.info("reminder dropped (%s): %s", reason, occurrence.key)
+        log.info("reminder dropped (%s): %s", reason, self._named(services, occurrence.key))
         metrics.count_reminder("dropped")
-        return Delivery(occurrence.key, "dropped")
+        return Delivery(occurrence.key, "dropped", county=services.plan.id)
 
-    async def _give_up(self, lost: Sequence[tuple[str, str]]) -> None:
+    async def _give_up(self, services: Services, lost: Sequence[tuple[str, str]]) -> None:
         for key, reason in lost:
-            await self.services.storage.settle_claims([key], "lost", reason)
-            log.warning("reminder lost (%s): %s", reason, key)
+            await services.storage.settle_claims([key], "lost", reason)
+            log.warning("reminder lost (%s): %s", reason, self._named(services, key))
             metrics.count_reminder("lost")
 
-    async def _send(self, batch: list[Occurrence], now: datetime, retry: bool = False) -> list[Delivery]:
+    async def _send(
+        self, services: Services, batch: list[Occurrence], now: datetime, retry: bool = False
+    ) -> list[Delivery]:
         """Claim (or take the retry of) the batch's keys, compose one message, send, record it."""
-        storage = self.services.storage
+        storage = services.storage
         keys = [o.key for o in batch]
         if retry:
-            won = await storage.retry_claims(keys, MAX_ATTEMPTS)
+            won = await storage.retry_claims(keys, MAX_ATTEMPTS, self.lease)
         else:
             won = await storage.claim([_claim(o, "claimed") for o in batch])
         batch = [o for o in batch if o.key in won]  # the rest: another runner (or tick) has them
@@ -113,19 +141,20 @@ class Scheduler:
             return []
         keys = [o.key for o in batch]
         try:
-            reply = await compose(self.services, batch, now)
+            reply = await compose(services, batch, now)
             await self.outbox.send(batch[0].recipient.channel, reply)
         except Exception as exc:
             status = "lost" if retry else "failed"
             await storage.settle_claims(keys, status, repr(exc))
             for key in keys:  # one line per key: a lost one names its key
-                log.warning("reminder %s (%r): %s", "lost (retry failed)" if retry else "failed", exc, key)
+                log.warning("reminder %s (%r): %s", "lost (retry failed)" if retry else "failed", exc,
+                            self._named(services, key))
                 metrics.count_reminder("failed")
-            return [Delivery(key, "failed") for key in keys]
+            return [Delivery(key, "failed", county=services.plan.id) for key in keys]
         await storage.settle_claims(keys, "sent")
         for _ in keys:
             metrics.count_reminder("sent")
-        return [Delivery(key, "sent", reply) for key in keys]
+        return [Delivery(key, "sent", reply, services.plan.id) for key in keys]
 
     def start(self) -> None:
         """Tick now and then every `interval` seconds until stop() (idempotent)."""

@@ -419,4 +419,7 @@ def run(config: Config, telegram: bool = False, wecom: bool = False) -> int:
     except ListenError as exc:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG
+    except ConfigError as exc:  # found while building the app: the counties or holidays file
+        print(f"无法启动 qcbot serve：{exc}", file=sys.stderr)
+        return EXIT_CONFIG
     return 0

@@ -17,6 +17,7 @@ from handlers.reminders import commands as remind
 from handlers.services import Services, normalize
 
 Route = Callable[[Services, Incoming, str], Awaitable[list[Reply]]]
+COUNTY = "/county"  # also answered before a chat has a county (handlers/dispatch.py)
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class Command:
 
 
 async def _help(services: Services, message: Incoming, args: str) -> list[Reply]:
-    return help_reply(services.plan.county, COMMANDS)
+    return help_reply(services.plan.county, COMMANDS, len(services.region.counties()))
 
 
 async def _assess(services: Services, message: Incoming, args: str) -> list[Reply]:
@@ -45,12 +46,23 @@ async def _myscore(services: Services, message: Incoming, args: str) -> list[Rep
     return await results.on_myscore(services, message)
 
 
+async def _county(services: Services, message: Incoming, args: str) -> list[Reply]:
+    command = services.region.county_command
+    if command is None:
+        return [Reply(f"本服务只覆盖{services.plan.county}，无需选择。")]
+    return await command(services, message, args)
+
+
 async def _unknown(services: Services, message: Incoming, args: str) -> list[Reply]:
     return [Reply(f"不认识命令 {args[:30]}。发送 /help 查看可用命令。")]
 
 
 COMMANDS: tuple[Command, ...] = (
     Command("/help", "查看我能做什么", "/help", _help, ("帮助", "/start", "菜单"), reshow=True),
+    Command(
+        COUNTY, "查看或选择本群所属县（区）（一个服务覆盖多个县时）", "/county 平阴县", _county,
+        ("选择县区", "所属县区"), takes_args=True,
+    ),
     Command(
         "/bind", "绑定你的部门（也可说“我是统计局的”）", "/bind 市场监管局", bind.on_command,
         ("绑定",), takes_args=True,
@@ -90,8 +102,8 @@ COMMANDS: tuple[Command, ...] = (
         remind.on_holiday, ("节假日",), takes_args=True, admin=True,
     ),
     Command(
-        "/progress", "各部门自评进度：指标、已答、完成率、估分", "/progress", office.on_progress,
-        ("各部门进度", "全县进度"), admin=True,
+        "/progress", "各部门自评进度：指标、已答、完成率、估分（市级管理员：/progress 全部）", "/progress",
+        office.on_progress, ("各部门进度", "全县进度"), admin=True,
     ),
     Command(
         "/bounds", "功效系数法满意值、不允许值：查看（官方/估算）、设定、恢复估算",
@@ -99,7 +111,7 @@ COMMANDS: tuple[Command, ...] = (
         takes_args=True, admin=True,
     ),
     Command(
-        "/export", "导出Excel：答案、得分、部门进度、时间节点、未答问题", "/export",
+        "/export", "导出Excel：答案、得分、部门进度、时间节点、未答问题（市级管理员：/export 全部）", "/export",
         office.on_export, ("导出",), admin=True,
     ),
     Command(

@@ -112,10 +112,11 @@ class Incoming:
     message_id: str = ""  # the channel's id for de-duplication, where it has one
     mentioned: bool = False  # the bot was @-mentioned or replied to (groups)
     attachment: Attachment | None = field(default=None, compare=False)  # a file or photo sent
+    bot: str = ""  # the receiving bot where the payload names it: 自建应用 AgentID, aibotid, Telegram username
 
     def __post_init__(self) -> None:
         """Make every field safe as it enters the core (see `clean_text`, `clean_key`)."""
-        for name in ("channel", "chat_id", "user_id", "message_id"):
+        for name in ("channel", "chat_id", "user_id", "message_id", "bot"):
             object.__setattr__(self, name, clean_key(getattr(self, name)))
         object.__setattr__(self, "user_name", clean_text(self.user_name, KEY_LIMIT))
         object.__setattr__(self, "text", clean_text(self.text))

@@ -31,9 +31,11 @@ FLOW_WORDS: tuple[FlowWord, ...] = (
 )
 
 
-def help_text(county: str, commands: Sequence[Command]) -> str:
-    """What the bot does, one line and one example per command."""
+def help_text(county: str, commands: Sequence[Command], counties: int = 1) -> str:
+    """What the bot does, one line and one example per command (`counties`: how many the service covers)."""
     lines = [f"我是{county}质量强县助手，能做这些："]
+    if counties > 1:
+        lines[0] = f"我是{county}质量强县助手（本服务覆盖{counties}个县（区），/county 查看或切换），能做这些："
     lines += [f"{c.name} {c.summary}，例：{c.example}" for c in commands if not c.admin]
     lines.append("质量强县办（管理员）专用：")
     lines += [f"{c.name} {c.summary}，例：{c.example}" for c in commands if c.admin]
@@ -42,9 +44,9 @@ def help_text(county: str, commands: Sequence[Command]) -> str:
     return "\n".join(lines)
 
 
-def help_reply(county: str, commands: Sequence[Command]) -> list[Reply]:
+def help_reply(county: str, commands: Sequence[Command], counties: int = 1) -> list[Reply]:
     """The /help reply."""
-    return [Reply(help_text(county, commands))]
+    return [Reply(help_text(county, commands, counties))]
 
 
 def admin_only(command: str) -> list[Reply]:
@@ -52,4 +54,12 @@ def admin_only(command: str) -> list[Reply]:
     return [Reply(
         f"抱歉，{command} 是质量强县办（管理员）专用的命令。"
         "你可以用 /myscore、/gaps 查看本部门的情况；如需开通请联系质量强县办。"
+    )]
+
+
+def region_only(command: str) -> list[Reply]:
+    """The polite refusal of `全部` (every county) to anyone but the city or province admins."""
+    return [Reply(
+        f"抱歉，{command} 全部（各县区汇总对比）是市（省）级管理员专用的。"
+        f"你可以用 {command} 查看本县（区）的情况。"
     )]

@@ -6,6 +6,7 @@ Who may run them is the command table's `admin` flag, checked once by the dispat
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,17 +16,19 @@ from handlers.core import FileAttachment, Incoming, Reply
 from handlers.county import (
     CountyView,
     county_view,
+    departments_to_assess,
     evidence_headline,
     gap_lines,
     headline,
     progress_line,
     unit_ids,
 )
+from handlers.help import region_only
 from handlers.reminders.messages import all_deadlines
 from handlers.reports import ReportError
 from handlers.reports.charts import Bar, bar_chart
-from handlers.reports.workbook import Cell, Sheet, write_workbook
-from handlers.services import SHANGHAI, Services
+from handlers.reports.workbook import Cell, Sheet, stacked, write_workbook
+from handlers.services import SHANGHAI, Services, normalize
 from knowledge.display import num, qty
 from knowledge.model import Deadline
 from knowledge.rules import Fact
@@ -38,6 +41,7 @@ from scoring.results import Assessment
 MAX_GAPS = 10
 SOURCES = {"plan": "方案", "phase": "方案阶段", "task": "任务完成时限", "office": "质量强县办"}
 CHANNELS = {"console": "终端", "telegram": "Telegram", "wecom_bot": "企业微信", "wecom_app": "企业微信应用"}
+EVERY_COUNTY = ("全部", "所有", "全市", "全省", "各县区", "all")
 
 
 def is_admin(services: Services, message: Incoming) -> bool:
@@ -45,8 +49,22 @@ def is_admin(services: Services, message: Incoming) -> bool:
     return services.is_admin(message.channel, message.user_id)
 
 
+def every_county(args: str) -> bool:
+    """True when the office command asks for every county (`/progress 全部`)."""
+    return normalize(args).lower() in EVERY_COUNTY
+
+
+def counties_of(services: Services) -> list[Services]:
+    """Every county the deployment serves (this one alone when it serves one)."""
+    return list(services.region.counties()) or [services]
+
+
 async def on_progress(services: Services, message: Incoming, args: str) -> list[Reply]:
-    """/progress: per department indicators, answered, completion, estimated points."""
+    """/progress: per department indicators, answered, completion, estimated points; 全部: every county."""
+    if every_county(args):
+        if not services.region.is_admin(message.channel, message.user_id):
+            return region_only("/progress")
+        return [Reply(await region_progress_text(services))]
     return [Reply(await progress_text(services))]
 
 
@@ -95,7 +113,11 @@ def unanswered_line(result: Assessment) -> list[str]:
 
 
 async def on_export(services: Services, message: Incoming, args: str) -> list[Reply]:
-    """/export: the workbook (answers, scores, progress, deadlines, unanswered questions)."""
+    """/export: the workbook (answers, scores, progress, deadlines, unanswered questions); 全部: every county."""
+    if every_county(args):
+        if not services.region.is_admin(message.channel, message.user_id):
+            return region_only("/export")
+        return await region_export(services)
     view = await county_view(services)
     sheets = await workbook_sheets(services, view)
     path = export_path(services, "xlsx")
@@ -127,11 +149,126 @@ async def on_chart(services: Services, message: Incoming, args: str) -> list[Rep
     return [Reply(f"{headline(view)}\n图1：{title}；图2：各部门自评完成率。", files=files)]
 
 
-def export_path(services: Services, suffix: str, part: str = "") -> Path:
+def export_path(services: Services, suffix: str, part: str = "", plan: str = "") -> Path:
     """<export_dir>/qcbot-<plan>[-part]-<local time>.<suffix>."""
     stamp = services.local_now().strftime("%Y%m%d-%H%M%S")
-    name = "-".join(p for p in ("qcbot", services.plan.id, part, stamp) if p)
+    name = "-".join(p for p in ("qcbot", plan or services.plan.id, part, stamp) if p)
     return services.export_dir / f"{name}.{suffix}"
+
+
+# --- every county (city and province admins) ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class CountySummary:
+    """One county at a glance: its view, and how many of its questions (each fact once) are answered."""
+
+    services: Services
+    view: CountyView
+    answered: int
+    questions: int
+
+    @property
+    def completion(self) -> float:
+        """Share of the county's questions answered, in %."""
+        return 100.0 * self.answered / self.questions if self.questions else 0.0
+
+    @property
+    def score_rate(self) -> float:
+        """Estimated score as a share of the maximum (tasks done for checklists), in %."""
+        result = self.view.assessment
+        if result.checklist is not None:
+            return result.checklist.percent
+        return 100.0 * result.total / result.max if result.max else 0.0
+
+
+async def county_summary(services: Services) -> CountySummary:
+    """Read and score one county for the cross-county views."""
+    view = await county_view(services)
+    facts = {q.fact.id for dept in departments_to_assess(services) for q in services.questions(dept)}
+    return CountySummary(services, view, len(facts & view.answers.keys()), len(facts))
+
+
+async def region_summaries(services: Services) -> list[CountySummary]:
+    """Every county's summary, in the deployment's order."""
+    return [await county_summary(county) for county in counties_of(services)]
+
+
+def summary_line(summary: CountySummary) -> str:
+    """· 平阴县：完成42%（120/285题）；估计全县得分…；失分项12项；联络员8人；材料3份."""
+    view = summary.view
+    bound = sum(p.liaisons for p in view.departments)
+    files, _ = view.evidence_of()
+    return (
+        f"· {summary.services.plan.county}：完成{num(summary.completion, 1)}%"
+        f"（{summary.answered}/{summary.questions}题）；{headline(view)}；"
+        f"失分项{len(view.assessment.gaps)}项；联络员{bound}人；材料{files}份"
+    )
+
+
+async def region_progress_text(services: Services) -> str:
+    """The /progress 全部 reply: each county's completion, estimated score and gaps, then a comparison."""
+    summaries = await region_summaries(services)
+    stamp = services.local_now().strftime("%Y-%m-%d %H:%M")
+    lines = [f"【全部{len(summaries)}个县（区）】自评进度对比（{stamp}）"]
+    lines += [summary_line(s) for s in summaries]
+    if len(summaries) > 1:
+        by_completion = sorted(summaries, key=lambda s: (-s.completion, s.services.plan.id))
+        by_score = sorted(summaries, key=lambda s: (-s.score_rate, s.services.plan.id))
+        lines.append("完成率排序：" + " > ".join(
+            f"{s.services.plan.county}{num(s.completion, 1)}%" for s in by_completion))
+        lines.append("得分率排序：" + " > ".join(
+            f"{s.services.plan.county}{num(s.score_rate, 1)}%" for s in by_score))
+    lines.append("/export 全部 导出各县（区）明细和对比表。")
+    return "\n".join(lines)
+
+
+async def region_export(services: Services) -> list[Reply]:
+    """/export 全部: one workbook, a 对比 sheet then one sheet per county (its scores, progress, answers)."""
+    summaries = await region_summaries(services)
+    sheets = [comparison_sheet(summaries)]
+    for summary in summaries:
+        county = summary.services
+        names = await liaison_names(county)
+        parts = [
+            Sheet("部门进度", PROGRESS_HEADER, tuple(progress_rows(summary.view))),
+            Sheet("指标得分", SCORE_HEADER, tuple(score_rows(county, summary.view.assessment))),
+            Sheet("申请表答案", ANSWER_HEADER, tuple(answer_rows(county, summary.view, names))),
+        ]
+        sheets.append(stacked(_sheet_title(county, sheets), parts))
+    path = export_path(services, "xlsx", plan="all")
+    await asyncio.to_thread(write_workbook, path, sheets)
+    caption = f"{len(summaries)}个县（区）质量强县自评导出（对比表和各县区工作表）"
+    return [Reply(
+        f"已导出：{path.name}\n对比表{len(summaries)}行，另有{len(summaries)}个县（区）工作表",
+        files=(FileAttachment(path, "document", caption),), private=True,
+    )]
+
+
+def comparison_sheet(summaries: list[CountySummary]) -> Sheet:
+    """The 对比 sheet: one row per county."""
+    header = ("县（区）", "方案", "评价体系", "完成率(%)", "已答题数", "题目数", "估分", "满分", "得分率(%)",
+              "已完成任务", "任务数", "失分项", "可补回分", "部门数", "已绑定部门", "证实性材料", "覆盖指标")
+    rows = []
+    for s in summaries:
+        result, view = s.view.assessment, s.view
+        done = result.checklist
+        files, covered = view.evidence_of()
+        rows.append((
+            s.services.plan.county, s.services.plan.id, s.services.framework.name, round(s.completion, 1),
+            s.answered, s.questions, result.total, result.max, round(s.score_rate, 1),
+            done.done if done else "", done.total if done else "", len(result.gaps),
+            round(sum(g.points for g in result.gaps), 2), len(view.departments),
+            sum(1 for p in view.departments if p.liaisons), files, covered,
+        ))
+    return Sheet("对比", header, tuple(rows))
+
+
+def _sheet_title(county: Services, sheets: list[Sheet]) -> str:
+    """The county's name as a sheet title, made unique (≤31 characters)."""
+    title = county.plan.county[:31]
+    taken = {s.title for s in sheets}
+    return title if title not in taken else f"{title[:31 - len(county.plan.id) - 1]}-{county.plan.id}"
 
 
 # --- chart data -------------------------------------------------------------------------------
@@ -154,20 +291,29 @@ def level_bars(result: Assessment, services: Services) -> tuple[list[Bar], str, 
 # --- workbook rows ----------------------------------------------------------------------------
 
 
-async def workbook_sheets(services: Services, view: CountyView) -> list[Sheet]:
-    """The six sheets of /export."""
+ANSWER_HEADER = ("部门", "指标编号", "指标", "问题", "答案", "填报人", "填报时间", "渠道")
+SCORE_HEADER = ("指标编号", "一级指标", "二级指标", "指标", "类型", "得分", "满分", "估算", "责任部门", "得分理由")
+PROGRESS_HEADER = ("部门", "联络员人数", "指标数", "已答指标", "题目数", "已答题数", "完成率(%)", "估分", "满分",
+                   "已完成任务", "任务数")
+
+
+async def liaison_names(services: Services) -> dict[tuple[str, str], str]:
+    """People's names by (channel, user id): as last seen, a liaison's bound name first."""
     names = {key: c.user_name for key, c in (await services.storage.contacts()).items() if c.user_name}
     for lia in await services.storage.liaisons(services.plan.id):
         names[(lia.channel, lia.user_id)] = lia.user_name or names.get((lia.channel, lia.user_id), "")
+    return names
+
+
+async def workbook_sheets(services: Services, view: CountyView) -> list[Sheet]:
+    """The six sheets of /export."""
+    names = await liaison_names(services)
     deadlines = await all_deadlines(services)
     asked = await services.storage.unanswered_questions()
     return [
-        Sheet("申请表答案", ("部门", "指标编号", "指标", "问题", "答案", "填报人", "填报时间", "渠道"),
-              tuple(answer_rows(services, view, names))),
-        Sheet("指标得分", ("指标编号", "一级指标", "二级指标", "指标", "类型", "得分", "满分", "估算",
-                       "责任部门", "得分理由"), tuple(score_rows(services, view.assessment))),
-        Sheet("部门进度", ("部门", "联络员人数", "指标数", "已答指标", "题目数", "已答题数", "完成率(%)",
-                       "估分", "满分", "已完成任务", "任务数"), tuple(progress_rows(view))),
+        Sheet("申请表答案", ANSWER_HEADER, tuple(answer_rows(services, view, names))),
+        Sheet("指标得分", SCORE_HEADER, tuple(score_rows(services, view.assessment))),
+        Sheet("部门进度", PROGRESS_HEADER, tuple(progress_rows(view))),
         Sheet("时间节点", ("编号", "日期", "星期", "原定日期", "事项", "涉及部门", "来源", "状态"),
               tuple(deadline_rows(deadlines, services.local_now()))),
         Sheet("未答问题", ("提问时间", "渠道", "用户", "问题"),

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from handlers.core import Incoming
+from handlers.core import Incoming, Reply
 from handlers.dialogues import Conversations
 from handlers.reminders.calendar import WorkingTime
 from handlers.reminders.schedule import Rules
@@ -23,6 +23,7 @@ from knowledge.responsibility import Responsibility
 from scoring.questionnaire import Question, questions_for
 
 IsAdmin = Callable[[str, str], bool]
+CountyCommand = Callable[["Services | None", Incoming, str], Awaitable[list[Reply]]]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
@@ -31,9 +32,18 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class Region:
+    """The city or province over the deployment's counties: its admins and every county's services."""
+
+    is_admin: IsAdmin = field(default=lambda channel, user_id: False)
+    counties: Callable[[], Sequence[Services]] = field(default=tuple)
+    county_command: CountyCommand | None = None  # /county (handlers/tenants.py); None: one county
+
+
 @dataclass
 class Services:
-    """Everything a flow may use; built once in bot/app.py."""
+    """Everything a flow may use in one county; built in bot/app.py (one per county)."""
 
     kb: KnowledgeBase
     plan: Plan
@@ -47,6 +57,7 @@ class Services:
     campaign_year: int | None = None
     evidence_max_bytes: int = 20 * 1024 * 1024  # the largest evidence file accepted
     conversations: Conversations = field(default_factory=Conversations)
+    region: Region = field(default_factory=Region)  # the counties beside this one (/progress 全部)
     framework: Framework = field(init=False)
     responsibility: Responsibility = field(init=False)
     departments: DepartmentIndex = field(init=False)

@@ -185,10 +185,26 @@ class EvidenceFile:
     status: str = "active"  # active | withdrawn
 
 
+@dataclass(frozen=True)
+class Lease:
+    """A claim on a message with an owner and an expiry; final once its answer is recorded."""
+
+    won: bool  # the caller holds it now (new, or taken over after it lapsed)
+    owner: str
+    expires_at: float  # epoch seconds
+    final: bool = False
+    answer: str = ""  # what was answered (final leases only; "" = nothing to send again)
+    attempts: int = 1
+
+
 class SharedState(Protocol):
     """What every `qcbot serve` replica shares: ids handled once, short-lived values, send rates."""
 
     async def first_time(self, scope: str, key: str, ttl: float) -> bool: ...
+    async def lease(self, scope: str, key: str, owner: str, seconds: float, work: str = "") -> Lease: ...
+    async def renew_lease(self, scope: str, key: str, owner: str, seconds: float) -> bool: ...
+    async def settle_lease(self, scope: str, key: str, owner: str, answer: str, keep: float) -> bool: ...
+    async def lapsed_leases(self, scope: str, limit: int = 50) -> list[tuple[str, str, int]]: ...
     async def shared_value(self, scope: str, key: str) -> str | None: ...
     async def share_values(self, scope: str, values: Mapping[str, str], ttl: float) -> None: ...
     def share_later(self, scope: str, key: str, value: str | None, ttl: float) -> None: ...
@@ -211,7 +227,12 @@ class StoredBounds:
 
 
 class Store(SharedState, Protocol):
-    """Durable storage as the flows use it; every call is async and safe to await from the loop."""
+    """Durable storage as the flows use it; every call is async and safe to await from the loop.
+
+    A store serves one county (`Storage.scoped(county)`): methods taking a plan accept that plan
+    only, the others (state, question log, contacts, mutes, holidays, reminder claims, shared
+    values) read and write that county's rows only.
+    """
 
     # liaisons and answers
     async def bind(self, who: Actor, plan: str, department: str) -> Liaison: ...
@@ -278,7 +299,7 @@ class Store(SharedState, Protocol):
 
     # reminders: each occurrence claimed once (by key), then sent, retried once, or given up
     async def claim(self, claims: Iterable[ReminderClaim]) -> set[str]: ...
-    async def retry_claims(self, keys: Iterable[str], max_attempts: int) -> set[str]: ...
+    async def retry_claims(self, keys: Iterable[str], max_attempts: int, lease: float = 0.0) -> set[str]: ...
     async def settle_claims(self, keys: Iterable[str], status: str, detail: str = "") -> None: ...
     async def claimed(self, keys: Iterable[str]) -> dict[str, ClaimState]: ...
     async def pending_claims(self) -> dict[str, ClaimState]: ...

@@ -28,8 +28,8 @@ def pts(value: float) -> str:
 
 
 def qty(value: float, unit: str = "") -> str:
-    """A reported quantity with its unit, up to 4 decimals: 95.5%、3项、1200万元."""
-    return f"{num(value, 4)}{unit}"
+    """A reported quantity with its unit, up to 4 decimals: 95.5%、3项、1200万元、0.1个百分点."""
+    return f"{num(value, 4)}{'个百分点' if unit == '百分点' else unit}"
 
 
 def clip(text: str, limit: int) -> str:

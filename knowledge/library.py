@@ -2,27 +2,71 @@
 
 `understand` turns a question into a Query in its Scope; `rank` is the one indicator search a
 Query's `search` field runs.
+
+Many counties, one index: the vocabulary, segmenter, index and typo tables are shared by every
+plan; what differs per county (who is responsible, the plan's own facts) is built on first use and
+kept for the RECENT_PLANS plans used last. `with_plans` lays a deployment's county plans
+(QCBOT_PLANS_DIR) over a library built from the packaged knowledge, without rebuilding the index.
 """
 
 from __future__ import annotations
 
+import copy
 import re
-from collections.abc import Iterable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import replace
+from typing import Generic, TypeVar
 
+from knowledge.departments import DepartmentIndex, clean
+from knowledge.errors import KnowledgeError
 from knowledge.forms import load_form
 from knowledge.groups import load_bodies
-from knowledge.model import KnowledgeBase
+from knowledge.model import KnowledgeBase, Plan
 from knowledge.planfacts import PlanFacts
 from knowledge.query import FILLER, Query, Scope, clean_question, is_english
 from knowledge.responsibility import Responsibility
 from knowledge.retrieval import Hit, Index
 from knowledge.steps.calibration import COVERAGE_FLOOR, OTHER_SYSTEM_MARGIN, RERANK
-from knowledge.text import STOP_WORDS, Segmenter
+from knowledge.text import STOP_WORDS, Segmenter, normalize
 from knowledge.typos import Corrector
 from knowledge.vocabulary import Vocabulary
 
 _POINTS_WORD = re.compile(r"\d+(\.\d+)?(分|%|‰|项|个|家|次)?")
 _LATIN_WORD = re.compile(r"[a-z]{3,}")
+RECENT_PLANS = 256  # per-plan structures kept (least recently used dropped first); rebuilt on demand
+T = TypeVar("T")
+
+
+class PerPlan(Mapping[str, T], Generic[T]):
+    """Plan id → a structure built from the plan on first use, the `limit` used last kept."""
+
+    def __init__(self, plans: Callable[[], Mapping[str, Plan]], build: Callable[[Plan], T], limit: int = RECENT_PLANS) -> None:
+        self._plans = plans
+        self._build = build
+        self._limit = max(1, limit)
+        self._built: OrderedDict[str, T] = OrderedDict()
+
+    def __getitem__(self, plan_id: str) -> T:
+        found = self._built.get(plan_id)
+        if found is not None:
+            self._built.move_to_end(plan_id)
+            return found
+        built = self._build(self._plans()[plan_id])  # KeyError for an unknown plan, as a dict
+        self._built[plan_id] = built
+        if len(self._built) > self._limit:
+            self._built.popitem(last=False)
+        return built
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._plans())
+
+    def __len__(self) -> int:
+        return len(self._plans())
+
+    def built(self) -> int:
+        """How many plans' structures are held now."""
+        return len(self._built)
 
 
 class Library:
@@ -37,11 +81,49 @@ class Library:
             self.vocab.correction_terms(), self.segmenter.is_word, extra={w for w in self.index.words if len(w) >= 3},
             segment=self.segmenter.plain_words,
         )
-        self.responsibility = {pid: Responsibility(kb, p) for pid, p in kb.plans.items()}
-        self.plan_of_framework = {p.framework: pid for pid, p in reversed(kb.plans.items())}
-        self.plan_facts = {pid: PlanFacts(p, kb.frameworks[p.framework], self.segmenter) for pid, p in kb.plans.items()}
+        self.departments = DepartmentIndex(kb.departments)  # one alias table for every plan
         self.form = load_form()  # the Shandong 申请表 (填报说明, 基本情况, 重要指标)
         self.bodies = load_bodies()  # each plan's 领导小组 and 专班, person by person
+        self._per_plan()
+
+    def _per_plan(self) -> None:
+        """The per-county overlays, empty until a plan is used, and which plan speaks for each system."""
+        self.plan_of_framework = {p.framework: pid for pid, p in reversed(self.kb.plans.items())}
+        self.responsibility: PerPlan[Responsibility] = PerPlan(self._plans, self._responsibility)
+        self.plan_facts: PerPlan[PlanFacts] = PerPlan(self._plans, self._plan_facts)
+
+    def _plans(self) -> Mapping[str, Plan]:
+        return self.kb.plans
+
+    def _responsibility(self, plan: Plan) -> Responsibility:
+        return Responsibility(self.kb, plan, self.departments)
+
+    def _plan_facts(self, plan: Plan) -> PlanFacts:
+        return PlanFacts(plan, self.kb.frameworks[plan.framework], self.segmenter)
+
+    def __getstate__(self) -> dict[str, object]:
+        """Pickle what is shared; the per-plan overlays are rebuilt on use."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("responsibility", "plan_facts")}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._per_plan()
+
+    def with_plans(self, plans: Mapping[str, Plan]) -> Library:
+        """This library with a deployment's county plans beside its own: index, segmenter and typo tables shared.
+
+        Raises KnowledgeError when a plan's id is already taken. The shared segmenter learns the
+        counties' names (so a question's 高青县 stays one word); nothing else is rebuilt.
+        """
+        for plan_id in plans:
+            if plan_id in self.kb.plans:
+                raise KnowledgeError(f"{plan_id}.yaml", "id", f"方案编号 {plan_id} 与内置方案重名，请改用另一个编号")
+        other = copy.copy(self)
+        other.kb = replace(self.kb, plans={**self.kb.plans, **plans})
+        other.vocab = self.vocab.for_plans(other.kb)
+        self.segmenter.add_terms(clean(normalize(n)) for p in plans.values() for n in (*p.aliases, p.county))
+        other._per_plan()
+        return other
 
     def understand(self, question: str, plan: str, framework: str | None = None) -> Query:
         """The question normalised, translated, typo-repaired and placed in its scope."""

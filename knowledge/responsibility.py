@@ -11,11 +11,11 @@ from knowledge.model import Framework, Indicator, KnowledgeBase, Plan
 class Responsibility:
     """The responsible units of one plan, resolved to departments."""
 
-    def __init__(self, kb: KnowledgeBase, plan: Plan) -> None:
+    def __init__(self, kb: KnowledgeBase, plan: Plan, index: DepartmentIndex | None = None) -> None:
         self.kb = kb
         self.plan = plan
         self.framework: Framework = kb.frameworks[plan.framework]
-        self.index = DepartmentIndex(kb.departments)
+        self.index = index if index is not None else DepartmentIndex(kb.departments)  # share one across plans
 
     def units(self, indicator: Indicator) -> list[str]:
         """The plan's verbatim unit strings for an indicator (lead first for Jinan tasks)."""

@@ -144,6 +144,14 @@ class Segmenter:
         """Drop the segmentations kept so far."""
         self._memo.clear()
 
+    def add_terms(self, terms: Iterable[str]) -> None:
+        """Keep more terms whole (a deployment's county names); the segmentations kept so far are dropped."""
+        new = {t for t in terms if len(t) >= 2 and " " not in t and t not in self.domain_terms}
+        for term in new:
+            self._jieba.add_word(term, freq=max(50_000, 20_000 * len(term)))
+        self.domain_terms |= new
+        self._memo.clear()
+
     def plain_words(self, text: str) -> list[str]:
         """Dictionary segmentation without guessing unknown words (HMM off), punctuation kept."""
         return self._jieba.lcut(text, HMM=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -91,6 +92,14 @@ class Vocabulary:
         self.indicator_titles = self._indicator_names(with_keywords=False)
         self.system_names = frozenset(self.systems.phrases())
         self.synonyms = Synonyms(synonym_table())
+
+    def for_plans(self, kb: KnowledgeBase) -> Vocabulary:
+        """This vocabulary for `kb`, which has more plans: only the system and plan names are rebuilt."""
+        other = copy.copy(self)
+        other.kb = kb
+        other.systems = Matcher(other._system_phrases())
+        other.system_names = frozenset(other.systems.phrases())
+        return other
 
     def _system_phrases(self) -> list[tuple[str, object]]:
         out: list[tuple[str, object]] = []

@@ -229,3 +229,131 @@ def _runs(values: list[str]) -> list[tuple[int, int]]:
 
 
 WRITERS = {"xlsx": write_xlsx, "docx": write_docx, "csv": write_csv}
+
+
+# --- a Henan county's table (民权 附件2 style) ----------------------------------------------------
+# The 民权 工作任务分解表 (seed 002) as another Henan county would keep it: one row per 考核评分内容
+# line under a merged 项目 and 指标内容, the 指标内容 reworded in the county's words (HENAN_TASKS,
+# by hand) and unnumbered, the items of each 项目 in reverse order, units under the county's own
+# name on every third row, a 完成时限 column, and one row (迎检) that belongs to no item.
+
+HENAN = ROOT / "knowledge" / "data" / "frameworks" / "henan.yaml"
+HENAN_COUNTY = "宁陵县"
+HENAN_TITLE = "宁陵县创建河南省质量强县示范县工作任务分解表"
+HENAN_HEADER = ("项 目", "指标内容", "考核评分内容", "工作任务", "责任单位", "完成时限", "验收方式")
+HENAN_DEADLINES = ("2021年12月底前", "长期坚持", "2022年6月30日前")
+HENAN_TASKS: dict[str, str] = {
+    "1": "制定质量发展战略规划，把质量发展目标纳入全县国民经济和社会发展规划",
+    "2": "建立党委领导、政府主导、部门联合的质量工作格局，为战略规划实施提供组织保障",
+    "3": "落实质量工作专项经费保障",
+    "4": "面向社会征集形成本县特色的质量精神",
+    "5": "利用电视、报纸、展板等多种形式宣传创建活动",
+    "6": "每年9月开展质量月活动，加强质量舆论宣传",
+    "7": "建设与本县经济社会发展相适应的质量技术基础平台",
+    "8": "实施标准化发展战略，健全标准化管理体制机制",
+    "9": "强化计量基础支撑，健全量值传递和溯源体系",
+    "10": "加强认证认可工作，健全认证认可体系",
+    "11": "成立质量强县创建工作领导机构，加强创建工作组织领导",
+    "12": "召开全县创建动员大会，部署安排创建工作",
+    "13": "将质量工作纳入政府领导干部绩效考核",
+    "14": "大力开展质量提升行动",
+    "15": "加强质量安全监管",
+    "16": "提升产品质量水平",
+    "17": "提升工程质量水平",
+    "18": "提升服务质量水平",
+    "19": "提升群众质量满意度",
+    "20": "推进质量宏观管理创新",
+    "21": "争取加分项目（领导批示、媒体报道、经验推广）",
+}
+HENAN_EXTRA = "汇总创建材料，迎接省级考核验收"
+
+
+@dataclass(frozen=True)
+class HenanRow:
+    """One line of the Henan county's table and the item it belongs to (None: none)."""
+
+    level1: str
+    title: str
+    content: str
+    tasks: str
+    units: str
+    deadline: str
+    acceptance: str
+    indicator: str | None
+
+
+def henan_rows() -> list[HenanRow]:
+    """The Henan county's table, one row per 考核评分内容 line, in the county's order."""
+    framework = yaml.safe_load(HENAN.read_text(encoding="utf-8"))
+    items = [i for i in framework["indicators"] if i.get("lines")]
+    ordered: list[dict[str, object]] = []
+    for level in framework["levels"]:
+        ordered += list(reversed([i for i in items if i["level1"] == level["name"]]))
+    rows: list[HenanRow] = []
+    for item in ordered:
+        units = ""
+        for line in item["lines"]:  # type: ignore[attr-defined]
+            units = line.get("units") or units  # a blank 责任单位 repeats the one above (merged)
+            n = len(rows)
+            cell = _county_units(units, n)
+            rows.append(HenanRow(
+                str(item["level1"]), HENAN_TASKS[str(item["id"])], line["content"], "\n".join(line.get("tasks", ())),
+                cell, HENAN_DEADLINES[n % 3], str(item.get("acceptance") or ""), str(item["id"]),
+            ))
+    last = rows[-1].level1
+    rows.append(HenanRow(last, HENAN_EXTRA, "", "", "县创建办公室", "2022年6月30日前", "", None))
+    return rows
+
+
+def _county_units(cell: str, n: int) -> str:
+    """Every third row names its units under the county (县市场监管局 → 宁陵县市场监管局) and joins them its own way."""
+    units = [u.strip() for u in cell.replace("，", "、").split("、") if u.strip()]
+    if n % 3 == 0:
+        units = [HENAN_COUNTY + u[1:] if u.startswith("县") else u for u in units]
+    return SEPARATORS[n % len(SEPARATORS)].join(units)
+
+
+def henan_expected(rows: list[HenanRow] | None = None) -> dict[int, str | None]:
+    """Sheet row number (title and header first) → the item the row belongs to."""
+    return {i + 3: r.indicator for i, r in enumerate(rows or henan_rows())}
+
+
+def write_henan_xlsx(path: Path, rows: list[HenanRow] | None = None) -> Path:
+    """The Henan table as a workbook: a merged title, 项目 and 指标内容 merged over their lines."""
+    from openpyxl import Workbook
+
+    rows = rows or henan_rows()
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "工作任务分解表"
+    sheet.append([HENAN_TITLE])
+    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(HENAN_HEADER))
+    sheet.append(list(HENAN_HEADER))
+    for r in rows:
+        sheet.append([r.level1, r.title, r.content, r.tasks, r.units, r.deadline, r.acceptance])
+    for column, key in ((1, "level1"), (2, "title"), (7, "acceptance")):
+        for start, end in _runs([getattr(r, key) for r in rows]):
+            if end > start:
+                sheet.merge_cells(start_row=start + 3, start_column=column, end_row=end + 3, end_column=column)
+    book.save(path)
+    return path
+
+
+def write_henan_csv(path: Path, rows: list[HenanRow] | None = None, encoding: str = "gb18030") -> Path:
+    """The Henan table as a CSV export of the merged sheet: 项目 and 指标内容 only on an item's first line."""
+    rows = rows or henan_rows()
+    with path.open("w", encoding=encoding, newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([HENAN_TITLE])
+        writer.writerow(HENAN_HEADER)
+        previous = ("", "")
+        for r in rows:
+            level1 = "" if r.level1 == previous[0] else r.level1
+            title = "" if (r.level1, r.title) == previous else r.title
+            previous = (r.level1, r.title)
+            writer.writerow([level1, title, r.content, r.tasks, r.units, r.deadline, r.acceptance])
+    return path
+
+
+HENAN_WRITERS = {"xlsx": write_henan_xlsx, "csv": write_henan_csv}

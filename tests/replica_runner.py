@@ -1,13 +1,15 @@
 """One `qcbot serve` replica for tests/test_replicas.py: the real server, channels and Storage.
 
-    python -m tests.replica_runner NAME HANDLED
+    python -m tests.replica_runner NAME HANDLED [SLOW_SECONDS]
 
 Configuration comes from QCBOT_* variables as for `qcbot serve`. The app is the real Storage
 on QCBOT_DB_PATH with a recording handler in place of the knowledge base: every message it
 handles is one JSON line in HANDLED (replica, channel, message id, text, payload), fsynced.
 It answers "答：<text>" with one button whose payload is too long for Telegram's
 callback_data (so it travels through the shared state), "按了：<payload>" to a press, and a
-message mentioning 群通知 also posts two notices to the 群机器人 group.
+message mentioning 群通知 also posts two notices to the 群机器人 group; one mentioning 慢 is
+answered after SLOW_SECONDS (beyond the reply budget: its answer is pushed to response_url).
+Storage is PostgreSQL when QCBOT_DATABASE_URL names one.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class Recorder:
 
     replica: str
     path: str
+    slow: float = 0.0
 
     async def handle(self, message: Incoming) -> list[Reply]:
         """Record the message; answer it."""
@@ -47,6 +50,8 @@ class Recorder:
             out.write(line + "\n")
             out.flush()
             os.fsync(out.fileno())
+        if "慢" in message.text:
+            await asyncio.sleep(self.slow)
         if message.payload is not None:
             return [Reply(text=f"按了：{message.payload}")]
         replies = [Reply(text=f"答：{message.text}", choices=(Choice("详细说明", LONG_PAYLOAD),))]
@@ -71,11 +76,11 @@ class ReplicaApp:
         await self.storage.close()
 
 
-async def main(replica: str, handled: str) -> int:
+async def main(replica: str, handled: str, slow: float = 0.0) -> int:
     """Serve until SIGTERM."""
     config = Config.load()
-    storage = await Storage.open(config.db_path)
-    app = ReplicaApp(Recorder(replica, handled), storage)
+    storage = await Storage.open(config.db_path, database_url=config.database_url, replicas=config.replicas)
+    app = ReplicaApp(Recorder(replica, handled, slow), storage)
 
     async def create_app(config: Config) -> ReplicaApp:
         return app
@@ -89,4 +94,4 @@ async def main(replica: str, handled: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main(sys.argv[1], sys.argv[2])))
+    sys.exit(asyncio.run(main(sys.argv[1], sys.argv[2], float(sys.argv[3]) if len(sys.argv) > 3 else 0.0)))

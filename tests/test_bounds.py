@@ -167,7 +167,7 @@ async def test_bounds_lists_sets_asks_and_clears(app: App) -> None:
     boss = Person(app.handler, user=ADMIN, name="王五")
     listing = await boss.say("/bounds")
     assert (
-        "· 10.a.2 第10项占比变动幅度：满意值0.1百分点、不允许值0百分点（估算，可为负）" in listing
+        "· 10.a.2 第10项占比变动幅度：满意值0.1个百分点、不允许值0个百分点（估算，可为负）" in listing
     )
     assert (
         "· 17.b 第17项A类强制检定项目覆盖率：满意值100%、不允许值90%（估算，评价标准已给出）"
@@ -182,9 +182,9 @@ async def test_bounds_lists_sets_asks_and_clears(app: App) -> None:
     assert await app.storage.bounds("pingyin") == []
     done = await boss.press("10.a.2 占比变动幅度")
     assert (
-        "已设定第10项占比变动幅度（10.a.2）的官方界值：满意值1.5百分点、不允许值-0.5百分点" in done
+        "已设定第10项占比变动幅度（10.a.2）的官方界值：满意值1.5个百分点、不允许值-0.5个百分点" in done
     )
-    assert "原为：满意值0.1百分点、不允许值0百分点（估算" in done
+    assert "原为：满意值0.1个百分点、不允许值0个百分点（估算" in done
 
     assert "已设定第10项经费占比" in await boss.say(
         "/bounds 第十项 经费占比 满意值为1.2%，不允许值为0.1%"

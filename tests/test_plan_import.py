@@ -14,6 +14,7 @@ from bot.cli import main
 from bot.config import Config
 from knowledge.errors import KnowledgeError
 from knowledge.loader import load_knowledge
+from knowledge.model import KnowledgeBase, Plan
 from knowledge.plan_import import import_table, plan_yaml, report
 from knowledge.qa import Librarian
 from tests import plan_tables
@@ -183,3 +184,84 @@ def test_bad_files_give_one_chinese_line_and_exit_2(
 def test_the_plan_command_has_help_with_examples(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plan"]) == 2
     assert capsys.readouterr().out.startswith("用法：qcbot plan")
+
+
+# --- 完成时限 → deadlines; a Henan (民权-style) table ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cell", "day"),
+    [
+        ("2022年12月底前", "2022-12-31"), ("2022年7月26日前", "2022-07-26"), ("2022.6", "2022-06-30"),
+        ("2022年上半年", "2022-06-30"), ("2022年底", "2022-12-31"), ("2022年6月至12月", "2022-12-31"),
+        ("2022年2月30日", None), ("长期坚持", None), ("12月底前", None), ("每年9月", None), ("", None),
+    ],
+)
+def test_a_deadline_cell_names_a_day_only_when_it_gives_one(cell: str, day: str | None) -> None:
+    from knowledge.plan_import.timing import due_day
+
+    found = due_day(cell)
+    assert (found.isoformat() if found else None) == day
+
+
+def test_the_deadline_column_becomes_the_plans_deadlines(tmp_path: Path, librarian: Librarian) -> None:
+    from knowledge.deadlines import plan_deadlines, rolled
+    from knowledge.responsibility import Responsibility
+
+    result = import_table(plan_tables.write_xlsx(tmp_path / "t.xlsx"), librarian.library, "shandong", "临淄区", "linzi_import")
+    kb = load_knowledge()
+    plan = parse_plan_text(plan_yaml(result), kb)
+    by_day = {d.date.isoformat(): d for d in plan.deadlines}
+    assert set(by_day) == {"2022-12-31", "2023-06-30"}  # 长期坚持 names no day
+    rows = plan_tables.county_rows()
+    due = [r for r in rows if r.deadline == "2023年6月底前"]
+    assert by_day["2023-06-30"].text.startswith(f"任务分解表中完成时限为2023年6月底前的{len(due)}行任务（指标第")
+    statistics = next(r for r in due if r.lead == "区统计局" or "区统计局" in r.support)
+    assert "统计局" in (by_day["2023-06-30"].departments or ())
+    assert str(statistics.indicator) in by_day["2023-06-30"].text
+    data = report(result)
+    assert data["undated"] == {"长期坚持": data["undated"]["长期坚持"]} and len(data["undated"]["长期坚持"]) == len([r for r in rows if r.deadline == "长期坚持"])
+    assert "# 完成时限没有具体日期的行" in plan_yaml(result)
+    days = [d.date.isoformat() for d in rolled(plan_deadlines(plan, Responsibility(kb, plan)), 2026)]
+    assert days == ["2025-12-31", "2026-06-30"]  # rolled to the campaign year like any plan's dates
+
+
+def parse_plan_text(text: str, kb: KnowledgeBase) -> Plan:
+    import yaml
+
+    from knowledge.loader import parse_plan
+
+    return parse_plan("imported.yaml", yaml.safe_load(text), kb.frameworks)
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+def test_a_henan_county_table_is_placed_line_by_line(tmp_path: Path, librarian: Librarian, fmt: str) -> None:
+    rows = plan_tables.henan_rows()
+    path = plan_tables.HENAN_WRITERS[fmt](tmp_path / f"宁陵任务表.{fmt}")
+    result = import_table(path, librarian.library, "henan", plan_tables.HENAN_COUNTY)
+    expected = plan_tables.henan_expected(rows)
+    got = {r.row.line: (r.placement.indicator.id if r.placement.indicator else None) for r in result.rows}
+    assert len(result.rows) == len(rows) and result.plan_id == "ningling"
+    assert sum(got[line] == want for line, want in expected.items()) >= 0.95 * len(rows)
+    assert result.uncovered == [] and result.unknown_units == {}
+    assert result.duplicates == {}  # the lines of one merged 指标内容 are one task, not a duplicate
+    assert not next(r for r in result.rows if r.row.title == plan_tables.HENAN_EXTRA).written
+
+
+def test_the_imported_henan_plan_passes_kb_check_and_answers(
+    tmp_path: Path, plans: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    table = plan_tables.write_henan_xlsx(tmp_path / "宁陵任务表.xlsx")
+    out = plans / "ningling.yaml"
+    assert main(["plan", "import", str(table), "-f", "henan", "-c", "宁陵县", "-o", str(out), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["framework"] == "henan" and data["placed"] == len(plan_tables.henan_rows()) - 1
+    assert [d["date"] for d in data["deadlines"]] == ["2021-12-31", "2022-06-30"]
+    assert main(["kb", "check"]) == 0
+    capsys.readouterr()
+    assert main(["ask", "--plan", "ningling", "--json", "质量月活动谁负责"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["hits"][0]["id"] == "6" and "宁陵" in answer["answer"]
+    plan = load_knowledge(plans_dir=plans).plan("ningling")
+    assert plan.framework == "henan" and not plan.responsible_from_framework
+    assert plan.responsible["3"] == ("财政局", "市场监管局")

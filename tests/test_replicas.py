@@ -190,7 +190,7 @@ class Replica:
         return [json.loads(line) for line in lines if line.startswith("{")]
 
 
-async def start_replica(name: str, tmp_path: Path, env: dict[str, str]) -> Replica:
+async def start_replica(name: str, tmp_path: Path, env: dict[str, str], slow: float = 0.0) -> Replica:
     port = free_port()
     log = tmp_path / f"{name}.log"
     settings = {
@@ -199,7 +199,7 @@ async def start_replica(name: str, tmp_path: Path, env: dict[str, str]) -> Repli
     }
     with log.open("w") as err:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tests.replica_runner", name, str(tmp_path / "handled.jsonl"),
+            sys.executable, "-m", "tests.replica_runner", name, str(tmp_path / "handled.jsonl"), str(slow),
             cwd=ROOT, env=settings, stderr=err,
         )
     return Replica(name, port, process, log)

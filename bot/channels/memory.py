@@ -15,10 +15,11 @@ import time
 import unicodedata
 from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import replace
 from typing import Generic, TypeVar
 
 from handlers.core import Choice
-from handlers.store import SharedState
+from handlers.store import Lease, SharedState
 
 log = logging.getLogger("qcbot.channels")
 
@@ -197,6 +198,43 @@ class LocalState:
         self._seen: LruDict[tuple[str, str], float] = LruDict(maxsize)
         self._values: LruDict[tuple[str, str], tuple[str, float]] = LruDict(maxsize)
         self._sends: dict[str, deque[float]] = {}
+        self._leases: LruDict[tuple[str, str], tuple[Lease, str]] = LruDict(maxsize)
+
+    async def lease(self, scope: str, key: str, owner: str, seconds: float, work: str = "") -> Lease:
+        """Claim (scope, key) for `owner`, or take over a lapsed unanswered claim; the lease now."""
+        now = self.clock()
+        found = self._leases.get((scope, key))
+        if found is not None and (found[0].final or found[0].expires_at >= now):
+            return replace(found[0], won=False)
+        attempts = found[0].attempts + 1 if found is not None else 1
+        lease = Lease(True, owner, now + seconds, attempts=attempts)
+        self._leases.put((scope, key), (lease, found[1] if found is not None else work))
+        return lease
+
+    async def renew_lease(self, scope: str, key: str, owner: str, seconds: float) -> bool:
+        """Extend `owner`'s unanswered lease; False when it is not theirs."""
+        found = self._leases.get((scope, key))
+        if found is None or found[0].owner != owner or found[0].final:
+            return False
+        self._leases.put((scope, key), (Lease(True, owner, self.clock() + seconds,
+                                              attempts=found[0].attempts), found[1]))
+        return True
+
+    async def settle_lease(self, scope: str, key: str, owner: str, answer: str, keep: float) -> bool:
+        """Make `owner`'s lease final with its answer; False when it is not theirs."""
+        found = self._leases.get((scope, key))
+        if found is None or found[0].owner != owner or found[0].final:
+            return False
+        lease = Lease(False, owner, self.clock() + keep, True, answer, found[0].attempts)
+        self._leases.put((scope, key), (lease, ""))
+        return True
+
+    async def lapsed_leases(self, scope: str, limit: int = 50) -> list[tuple[str, str, int]]:
+        """Unanswered leases of `scope` that lapsed."""
+        now = self.clock()
+        lapsed = [(key, work, lease.attempts) for (sc, key), (lease, work) in list(self._leases._data.items())
+                  if sc == scope and not lease.final and lease.expires_at < now]
+        return lapsed[:limit]
 
     async def first_time(self, scope: str, key: str, ttl: float) -> bool:
         """True the first time (scope, key) is claimed within `ttl` seconds."""

@@ -328,6 +328,7 @@ class TelegramChannel:
             payload=payload,
             message_id=query.id,
             mentioned=True,
+            bot=self.username,
         )
         await self._dispatch(incoming, reply_to=None)
 
@@ -444,6 +445,7 @@ def message_to_incoming(message: Message, bot_username: str, bot_id: int) -> Inc
         message_id=str(message.message_id),
         mentioned=mentioned,
         attachment=_attachment(message),
+        bot=bot_username,
     )
 
 

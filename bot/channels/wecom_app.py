@@ -116,6 +116,7 @@ class WeComAppChannel(CallbackChannel):
             message_id=message.get("MsgId", ""),
             mentioned=True,
             attachment=attachment,
+            bot=message.get("AgentID", ""),
         )
 
     def _attachment(self, message: dict[str, str]) -> Attachment | None:

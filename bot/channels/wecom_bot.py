@@ -8,6 +8,12 @@ otherwise the callback is acknowledged with an empty 200 at once and the answer 
 Beyond the backlog's bound a message gets a short busy reply: a 503 would only make WeCom
 retry the same message while we are overloaded, and the user would see nothing.
 WeCom has no buttons here, so choices are numbered and a bare digit is turned into the press.
+
+Several replicas: a message is claimed as a lease (this replica, until the budget plus a margin,
+with the message itself) that becomes final when its answer is recorded. A retry while the
+lease is live waits for that answer; one after it lapsed (the replica died) is answered here; a
+lapsed lease nobody retries (it was acknowledged, the push never came) is found by a scan every
+second and answered through response_url, which WeCom accepts once: answered once, never lost.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from bot.channels.wecom_callback import CallbackChannel, CallbackGuard, Callback
 from bot.channels.wecom_media import encrypted_url
 from bot.channels.wecom_webhook import WEBHOOK_CHAT, WeComWebhook
 from handlers.core import Attachment, Handler, Incoming, Reply
+from handlers.store import Lease
 
 log = logging.getLogger("qcbot.wecom")
 
@@ -51,6 +58,12 @@ LEADING_MENTION = re.compile(r"^\s*@\S+\s*")
 SPACES = re.compile(r"[ \t\u3000]{2,}")
 PUSH_TIMEOUT = aiohttp.ClientTimeout(total=10)
 PUSH_EXCERPT = 200  # bytes of a refused push's body kept in the log line
+LEASE_MARGIN = 3.0  # a claim outlives the reply budget by this much before another replica may take it
+LATE_LEASE = 10.0  # once acknowledged, the answer is pushed within this long, or another replica pushes it
+PUSH_LEASE = 15.0  # held for one push (its timeout is 10 s)
+RECOVER_SECONDS = 1.0  # how often lapsed claims are looked for
+MAX_ATTEMPTS = 3  # replicas that may try one message before it is given up (logged)
+FOLLOW_POLL = 0.05  # how often a retry looks for the answer of the replica holding the message
 
 
 class PushRefused(ChannelError):
@@ -66,6 +79,7 @@ class Pending:
     event: bool
     response_url: str
     waiter: asyncio.Future[list[Reply] | None] | None = None
+    recovered: bool = False  # taken over from a replica that stopped: its push may have gone out
 
     def detach(self) -> None:
         """Nobody waits for the passive reply any more (WeCom retried): push it instead."""
@@ -120,6 +134,7 @@ class WeComBotChannel(CallbackChannel):
         self.webhook = webhook
         self.inflight: dict[str, Pending] = {}  # msgid → its answer in the backlog (≤ limit)
         self.refusals = RefusalLog()
+        self._recovery: asyncio.Task[None] | None = None
 
     # --- callback -------------------------------------------------------------------------
 
@@ -137,34 +152,90 @@ class WeComBotChannel(CallbackChannel):
         else:
             raise ChannelError("企业微信没有可用于主动推送的通道（需配置自建应用或群机器人）")
 
+    async def start(self) -> None:
+        """Look for messages another replica claimed and never answered, every second."""
+        if self._recovery is None or self._recovery.done():
+            self._recovery = asyncio.create_task(self._recover(), name="qcbot-wecom-bot-recovery")
+
+    async def stop(self, seconds: float) -> None:
+        """Stop looking for lapsed claims, then finish the answers in flight within `seconds`."""
+        if self._recovery is not None:
+            self._recovery.cancel()
+            await asyncio.gather(self._recovery, return_exceptions=True)
+            self._recovery = None
+        await super().stop(seconds)
+
     async def _receive(self, request: web.Request) -> web.Response:
         arrived = asyncio.get_running_loop().time()  # the reply budget starts here
         query = CallbackQuery.parse(request)
         encrypted = _field(json_object(await request.read()), "encrypt")
         message = json_object(self.guard.open(query, encrypted))
         key = text_of(message, "msgid") or f"{query.nonce}:{query.timestamp}:{query.msg_signature}"
-        previous = await self.guard.claim(key)
-        if previous is not None:
-            return _body(self._replayed(key, previous))
+        work = json.dumps(message, ensure_ascii=False)
+        lease = await self.guard.lease(key, self.budget + LEASE_MARGIN, work)
+        if not lease.won:
+            lease = await self._follow(key, lease, work, arrived)
+            if not lease.won:
+                return _body(lease.answer.encode("utf-8") if lease.final else b"")
         incoming = await self._incoming(message)
         if incoming is None:
+            await self.guard.settle(key, b"")
             return _body(b"")
         pending = Pending(key, incoming, _is_event(message), text_of(message, "response_url"))
-        body = await self._answer(pending, query.nonce, arrived)
-        if body:
-            await self.guard.record(key, body)
-        return _body(body)
+        return _body(await self._answer(pending, query.nonce, arrived))
 
-    def _replayed(self, key: str, previous: bytes) -> bytes:
-        """A retry: the first answer again; one still being worked out will be pushed instead."""
+    async def _follow(self, key: str, lease: Lease, work: str, arrived: float) -> Lease:
+        """A retry of a claimed message: the answer once recorded, or the claim once it lapses (within the budget)."""
+        mine = lease.owner == self.guard.owner
+        if not lease.final and not mine:
+            loop = asyncio.get_running_loop()
+            while not (lease.won or lease.final) and loop.time() - arrived < self.budget:
+                await asyncio.sleep(FOLLOW_POLL)
+                lease = await self.guard.lease(key, self.budget + LEASE_MARGIN, work)
+        if not lease.won:
+            self._replayed(key, lease)
+        return lease
+
+    def _replayed(self, key: str, lease: Lease) -> None:
+        """A retry answered with the first answer; one still being worked out here is pushed instead."""
         pending = self.inflight.get(key)
         if pending is not None:
             pending.detach()
         log.info(
             "wecom_bot replay answered once",
-            extra={"event": "wecom_replay", "channel": "wecom_bot", "pending": pending is not None},
+            extra={"event": "wecom_replay", "channel": "wecom_bot", "pending": not lease.final},
         )
-        return previous
+
+    async def _recover(self) -> None:
+        """Every second: answer the messages whose claim lapsed unanswered (their replica stopped)."""
+        while True:
+            await asyncio.sleep(RECOVER_SECONDS)
+            try:
+                for key, work, _ in await self.guard.shared.lapsed_leases(self.guard.scope):
+                    await self._take_over(key, work)
+            except Exception as exc:  # the store is down: try again in a second
+                log.warning("wecom_bot recovery: %s", exc, extra={"event": "shared_unavailable"})
+
+    async def _take_over(self, key: str, work: str) -> None:
+        """Claim a lapsed message and answer it through response_url (given up after MAX_ATTEMPTS)."""
+        lease = await self.guard.lease(key, LATE_LEASE, work)
+        if not lease.won:
+            return
+        try:
+            message = json_object(work) if work else {}
+            incoming = await self._incoming(message) if message else None
+        except ChannelError:
+            incoming = None
+        if incoming is None or lease.attempts > MAX_ATTEMPTS:
+            await self.guard.settle(key, b"")
+            log.error("wecom_bot message given up after %d attempts", lease.attempts,
+                      extra={"event": "wecom_bot_lost", "channel": "wecom_bot"})
+            return
+        url = text_of(message, "response_url")
+        pending = Pending(key, incoming, _is_event(message), url, recovered=True)
+        if self.backlog.offer(lambda: self._work(pending)):  # else it lapses again: the next scan
+            log.warning("wecom_bot answering a message its replica left unanswered",
+                        extra={"event": "wecom_bot_recovered", "channel": "wecom_bot"})
 
     async def _answer(self, pending: Pending, nonce: str, arrived: float) -> bytes:
         """The HTTP answer: passive, an empty 200 (answer pushed later) or a short busy reply.
@@ -178,17 +249,24 @@ class WeComBotChannel(CallbackChannel):
             pending.waiter = loop.create_future()
         if not self.backlog.offer(lambda: self._work(pending)):
             self.refusals.note(self.backlog.pending)
-            return await self._passive([Reply(text=BUSY)], pending.event, nonce)
+            return await self._settled(pending.key, await self._passive([Reply(text=BUSY)], pending.event, nonce))
         self.inflight[pending.key] = pending
-        if pending.waiter is None:
+        replies = None
+        if pending.waiter is not None:
+            try:
+                replies = await asyncio.wait_for(pending.waiter, left)
+            except TimeoutError:
+                pass  # wait_for cancelled the waiter: the worker pushes the answer
+            finally:
+                self.inflight.pop(pending.key, None)
+        if replies is None:  # acknowledged: the claim lasts until the push
+            await self.guard.renew(pending.key, LATE_LEASE)
             return b""
-        try:
-            replies = await asyncio.wait_for(pending.waiter, left)
-        except TimeoutError:
-            replies = None  # wait_for cancelled the waiter: the worker pushes the answer
-        finally:
-            self.inflight.pop(pending.key, None)
-        return b"" if replies is None else await self._passive(replies, pending.event, nonce)
+        return await self._settled(pending.key, await self._passive(replies, pending.event, nonce))
+
+    async def _settled(self, key: str, body: bytes) -> bytes:
+        """The passive answer, once recorded as final; nothing when another replica took the message over."""
+        return body if await self.guard.settle(key, body) else b""
 
     async def _work(self, pending: Pending) -> None:
         """A worker's job: the replies, handed to the waiting request or else pushed."""
@@ -202,6 +280,8 @@ class WeComBotChannel(CallbackChannel):
             pending.waiter.set_result(replies)
         elif replies:
             self.backlog.follow_up(lambda: self._answer_later(pending, replies))
+        else:
+            await self.guard.settle(pending.key, b"")
 
     async def _passive(self, replies: Sequence[Reply], event: bool, nonce: str) -> bytes:
         """The encrypted passive reply: text for an event, a finished stream otherwise."""
@@ -225,6 +305,17 @@ class WeComBotChannel(CallbackChannel):
         return await self._keep_in_place(incoming, replies)
 
     async def _answer_later(self, pending: Pending, replies: list[Reply]) -> None:
+        """Push a late answer (unless another replica took the message over), then record it as final."""
+        if not await self.guard.renew(pending.key, PUSH_LEASE):
+            log.info("wecom_bot late answer left to the replica that took it over",
+                     extra={"event": "wecom_bot_taken_over", "channel": "wecom_bot"})
+            return
+        try:
+            await self._deliver_later(pending, replies)
+        finally:
+            await self.guard.settle(pending.key, b"")
+
+    async def _deliver_later(self, pending: Pending, replies: list[Reply]) -> None:
         """Push a late answer to response_url; the 自建应用 sends it when that is refused or absent."""
         content = wecom_single(replies)
         app = self.app
@@ -240,8 +331,9 @@ class WeComBotChannel(CallbackChannel):
                     type(exc).__name__,
                     True,
                 )
-            # after a lost connection it may have arrived: sending it elsewhere could answer twice
-            app = None if maybe_arrived else app
+            # after a lost connection it may have arrived: sending it elsewhere could answer twice;
+            # so may the push of a replica that stopped (WeCom refuses a second one)
+            app = None if maybe_arrived or pending.recovered else app
             log.error(
                 "response_url failed: %s%s",
                 reason,
@@ -357,6 +449,7 @@ class WeComBotChannel(CallbackChannel):
             message_id=text_of(message, "msgid"),
             mentioned=True,  # in groups the bot only receives @-mentions
             attachment=attachment,
+            bot=text_of(message, "aibotid"),
         )
 
     def _attachment(self, message: dict[str, Any]) -> Attachment | None:

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import secrets
+import socket
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
@@ -31,7 +34,7 @@ from bot.channels.errors import (
 from bot.channels.memory import ChoiceMemory, LocalState, LruDict, SeenIds
 from bot.channels.wecom_crypto import WeComCrypto
 from handlers.core import Handler, Reply
-from handlers.store import SharedState
+from handlers.store import Lease, SharedState
 
 log = logging.getLogger("qcbot.wecom")
 
@@ -82,6 +85,7 @@ class CallbackGuard:
         self.answers: LruDict[str, bytes] = LruDict(keep_answers)
         self.shared: SharedState = shared if shared is not None else LocalState()
         self.scope = scope
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"  # this replica
 
     def check_time(self, timestamp: str) -> None:
         """Reject timestamps outside ±window seconds of our clock."""
@@ -137,6 +141,40 @@ class CallbackGuard:
             await self.shared.share_values(self.scope, {key: body.decode("utf-8")}, SEEN_SECONDS)
         except Exception as exc:
             log.warning("%s: answer not shared: %s", self.scope, exc, extra={"event": "shared_unavailable"})
+
+    # --- leases: the claim of a message, final once answered (see bot/storage/shared.py) -------
+
+    async def lease(self, key: str, seconds: float, work: str = "") -> Lease:
+        """Claim a message for this replica for `seconds` (or take over a lapsed claim); the lease now.
+
+        When the store is down this process alone decides, as `claim` does.
+        """
+        try:
+            return await self.shared.lease(self.scope, key, self.owner, seconds, work)
+        except Exception as exc:
+            log.warning("%s: shared state unavailable: %s", self.scope, exc,
+                        extra={"event": "shared_unavailable"})
+            return Lease(self.seen.first(key), self.owner, self.clock() + seconds,
+                         answer=(self.answers.get(key) or b"").decode("utf-8"))
+
+    async def renew(self, key: str, seconds: float) -> bool:
+        """Keep this replica's claim `seconds` longer; False when another replica took it over."""
+        try:
+            return await self.shared.renew_lease(self.scope, key, self.owner, seconds)
+        except Exception as exc:
+            log.warning("%s: shared state unavailable: %s", self.scope, exc,
+                        extra={"event": "shared_unavailable"})
+            return True
+
+    async def settle(self, key: str, body: bytes) -> bool:
+        """Record the answer to a message (final); False when another replica took it over meanwhile."""
+        self.answers.put(key, body)
+        try:
+            return await self.shared.settle_lease(self.scope, key, self.owner, body.decode("utf-8"),
+                                                  SEEN_SECONDS)
+        except Exception as exc:
+            log.warning("%s: answer not shared: %s", self.scope, exc, extra={"event": "shared_unavailable"})
+            return True
 
     async def _shared_answer(self, key: str) -> bytes:
         try:

@@ -49,6 +49,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
         asyncio.run(_chat(config, args))
     except KeyboardInterrupt:
         print(file=sys.stderr)
+    except ConfigError as exc:  # found while building the app: the counties or holidays file
+        print(str(exc), file=sys.stderr)
+        return 2
     return 0
 
 

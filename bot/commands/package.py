@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -40,27 +41,28 @@ def cmd_package(args: argparse.Namespace) -> int:
     kb = load_kb(args)
     plan = kb.plan(args.plan)
     framework = kb.framework(plan.framework)
-    db = args.db
+    db, url = args.db, os.environ.get("QCBOT_DATABASE_URL", "")
     if db is None:
         try:
-            db = Config.load().db_path
+            config = Config.load()
         except ConfigError as exc:
             raise UsageError(str(exc)) from None
-    if not Path(db).is_file():
+        db, url = config.db_path, config.database_url
+    if not url and not Path(db).is_file():
         raise UsageError(f"数据库文件不存在：{db}")
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(message)s")
-    package = asyncio.run(_build(plan, framework, Path(db), args.out))
+    package = asyncio.run(_build(plan, framework, Path(db), args.out, url))
     print(package.path)
     print(package.report, end="")
     return EXIT_OK
 
 
-async def _build(plan: Any, framework: Any, db: Path, out: Path) -> Any:
+async def _build(plan: Any, framework: Any, db: Path, out: Path, database_url: str = "") -> Any:
     from bot.storage.store import Storage
     from handlers.package.archive import PackageError
     from handlers.package.build import build_package
 
-    storage = await Storage.open(db)
+    storage = await Storage.open(db, database_url=database_url)  # PostgreSQL when QCBOT_DATABASE_URL names it
     try:
         answers = await storage.plan_answer_rows(plan.id)
         evidence = await storage.evidence(plan.id)

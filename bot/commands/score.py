@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import getpass
 import json
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -310,7 +311,7 @@ def _save(kb: KnowledgeBase, scope: Scope, args: argparse.Namespace) -> int:
 
 
 async def _store(db: Path, plan: str, department: str, values: dict[str, Value], user: str) -> int:
-    storage = await Storage.open(db)
+    storage = await Storage.open(db, database_url=os.environ.get("QCBOT_DATABASE_URL", ""))
     try:
         return len(await storage.save_answers(plan, department, values, Actor("file", user, user)))
     finally:

@@ -30,6 +30,9 @@ _SELECT = (
 class BoundsRows:
     """Storage methods for the office's efficacy bounds."""
 
+    def _plan(self, plan: str) -> str:
+        raise NotImplementedError
+
     async def _read(self, fn: Callable[[Database], T]) -> T:
         raise NotImplementedError
 
@@ -44,7 +47,7 @@ class BoundsRows:
     ) -> StoredBounds:
         """Store (or replace) the office's x满意 and x不允许 for one measure."""
         stored = StoredBounds(
-            plan=plan,
+            plan=self._plan(plan),
             measure=measure,
             satisfied=float(satisfied),
             allowed=float(allowed),
@@ -73,12 +76,13 @@ class BoundsRows:
 
     async def bounds(self, plan: str) -> list[StoredBounds]:
         """The office's bounds for the plan, by measure."""
+        plan = self._plan(plan)
         rows = await self._read(lambda db: db.execute(_SELECT, [plan]).fetchall())
         return [_bounds(row) for row in rows]
 
     async def clear_bounds(self, plan: str, measures: Iterable[str]) -> list[str]:
         """Delete the office's bounds of these measures; the measures that had some."""
-        wanted = list(dict.fromkeys(measures))
+        plan, wanted = self._plan(plan), list(dict.fromkeys(measures))
 
         def write(db: Database) -> list[str]:
             with db.atomic():

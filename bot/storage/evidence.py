@@ -33,6 +33,12 @@ class EvidenceRows:
 
     path: Path
 
+    def _plan(self, plan: str) -> str:
+        raise NotImplementedError
+
+    def _own(self, column: str = "plan") -> tuple[str, list[Any]]:
+        raise NotImplementedError
+
     async def _read(self, fn: Callable[[Database], T]) -> T:
         raise NotImplementedError
 
@@ -85,7 +91,7 @@ class EvidenceRows:
     ) -> EvidenceFile:
         """Record a file already stored at evidence_path(sha256); return the row with its number."""
         row: dict[str, Any] = {
-            "plan": plan, "framework": framework, "indicator": indicator,
+            "plan": self._plan(plan), "framework": framework, "indicator": indicator,
             "department": department, "uploader": who.user_name or who.user_id,
             "channel": who.channel, "user_id": who.user_id, "name": name, "size": size,
             "media_type": media_type, "sha256": sha256, "received_at": self._now(),
@@ -106,7 +112,7 @@ class EvidenceRows:
         include_withdrawn: bool = False,
     ) -> list[EvidenceFile]:
         """The plan's evidence files (optionally one department's or one indicator's), oldest first."""
-        where, args = ["plan = ?"], [plan]
+        where, args = ["plan = ?"], [self._plan(plan)]
         for column, value in (("department", department), ("indicator", indicator)):
             if value is not None:
                 where.append(f"{column} = ?")
@@ -118,9 +124,10 @@ class EvidenceRows:
         return [_evidence(row) for row in rows]
 
     async def evidence_file(self, evidence_id: int) -> EvidenceFile | None:
-        """One evidence row by its number (any status)."""
+        """One evidence row by its number (any status; a county's view: its own rows only)."""
+        own, args = self._own()
         rows = await self._read(lambda db: list(db.execute(
-            f"select {_COLUMNS} from evidence where id = ?", [evidence_id])))
+            f"select {_COLUMNS} from evidence where id = ?{own}", [evidence_id, *args])))
         return _evidence(rows[0]) if rows else None
 
     async def rename_evidence(self, evidence_id: int, name: str) -> EvidenceFile | None:
@@ -137,6 +144,7 @@ class EvidenceRows:
 
     async def claim_evidence(self, plan: str, channel: str, user_id: str, department: str) -> int:
         """Give the files a user sent before binding to their department; how many were claimed."""
+        plan = self._plan(plan)
 
         def write(db: Database) -> int:
             with db.atomic():
@@ -149,7 +157,10 @@ class EvidenceRows:
         return await self._write(write)
 
     async def unregistered_evidence(self) -> list[Path]:
-        """Stored files no row names (a crash between storing and recording), by path."""
+        """Stored files no row names (a crash between storing and recording), by path.
+
+        The files are shared by content, so a file any county's row names is registered.
+        """
         root = self.evidence_root()
         known = {str(r[0]) for r in await self._read(
             lambda db: list(db.execute("select distinct sha256 from evidence")))}
@@ -160,11 +171,13 @@ class EvidenceRows:
         return [p for p in await asyncio.to_thread(scan) if p.name not in known]
 
     async def _update(self, evidence_id: int, assignment: str, args: list[Any]) -> EvidenceFile | None:
+        own, own_args = self._own()
+
         def write(db: Database) -> int:
             with db.atomic():
                 return db.execute(
-                    f"update evidence set {assignment} where id = ? and status = 'active'",
-                    [*args, evidence_id],
+                    f"update evidence set {assignment} where id = ? and status = 'active'{own}",
+                    [*args, evidence_id, *own_args],
                 ).rowcount
 
         if not await self._write(write):

@@ -202,6 +202,43 @@ def m009_shared_state(db: Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m010_county(db: Database) -> None:
+    """Every row names its county (plan id): a `county` column where there is no `plan` column.
+
+    Keys include it where two counties' rows could collide (the same chat, user or reminder key);
+    `rate` stays without: a send limit belongs to the webhook, whoever sends. Existing rows get ''
+    until `Storage.open(…, default_county=…)` gives them the deployment's county.
+    """
+    keyed = {
+        "conversations": ("county", "channel", "chat_id", "user_id"),
+        "contacts": ("county", "channel", "user_id"),
+        "mutes": ("county", "channel", "user_id"),
+        "reminders": ("county", "key"),
+        "seen": ("county", "scope", "key"),
+        "kv": ("county", "scope", "key"),
+    }
+    for name in (*keyed, "question_log", "holidays"):
+        if "county" not in db.table(name).columns_dict:
+            db.table(name).add_column("county", str, not_null_default="")
+    for name, pk in keyed.items():
+        db.table(name).transform(pk=pk)
+    db.table("question_log").create_index(["county", "abstained"], if_not_exists=True)
+    db.table("holidays").create_index(["county"], if_not_exists=True)
+    db.table("reminders").create_index(["county", "status"], if_not_exists=True)
+
+
+@MIGRATIONS()
+def m011_leases(db: Database) -> None:
+    """Message claims as leases: the replica holding one, until when, the message, and the answer once final."""
+    db.table("leases").create(
+        {"scope": str, "key": str, "owner": str, "expires_at": float, "final": int, "attempts": int,
+         "work": str, "answer": str},
+        pk=("scope", "key"), not_null={"owner", "expires_at", "final", "attempts"}, if_not_exists=True,
+    )
+    db.table("leases").create_index(["scope", "final", "expires_at"], if_not_exists=True)
+
+
 def migrate(db: Database) -> list[str]:
     """Apply pending migrations in order; return the names applied now."""
     pending = [m.name for m in MIGRATIONS.pending(db)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
@@ -29,19 +30,30 @@ from handlers.store import (
 
 T = TypeVar("T")
 _CLAIM = (
-    "insert into reminders (key, kind, channel, chat_id, target, deadline_id, offset_days, day,"
-    " due_at, claimed_at, status, detail, attempts) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)"
-    " on conflict(key) do nothing"
+    "insert into reminders (county, key, kind, channel, chat_id, target, deadline_id, offset_days,"
+    " day, due_at, claimed_at, status, detail, attempts)"
+    " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1) on conflict(county, key) do nothing"
 )
 _RETRY = (
     "update reminders set attempts = attempts + 1, claimed_at = ?"
-    " where key = ? and status in ('claimed', 'failed') and attempts < ?"
+    " where county = ? and key = ? and status in ('claimed', 'failed') and attempts < ?"
+    " and (status = 'failed' or claimed_at <= ?)"  # a claim in flight on another replica waits out its lease
 )
-_PENDING = "select key, status, attempts, channel from reminders where status in ('claimed', 'failed')"
+_CONTACT = "channel, user_id, user_name, private_chat, group_chat, last_chat, seen_at"
+_PENDING = (
+    "select key, status, attempts, channel from reminders"
+    " where county = ? and status in ('claimed', 'failed')"
+)
 
 
 class OfficeRows:
-    """Storage methods for reminders and the office's county-wide views."""
+    """Storage methods for reminders and the office's county-wide views (rows of `county` only)."""
+
+    county: str
+    _seen: dict[tuple[str, ...], str]
+
+    def _plan(self, plan: str) -> str:
+        raise NotImplementedError
 
     async def _read(self, fn: Callable[[Database], T]) -> T:
         raise NotImplementedError
@@ -65,7 +77,7 @@ class OfficeRows:
     ) -> StoredDeadline:
         """Store a deadline the office set; return it with its number."""
         row: dict[str, Any] = {
-            "plan": plan, "date": day, "text": text,
+            "plan": self._plan(plan), "date": day, "text": text,
             "departments": None if departments is None else json.dumps(list(departments), ensure_ascii=False),
             "created_by": who.user_id, "created_at": self._now(), "channel": who.channel,
         }
@@ -79,11 +91,12 @@ class OfficeRows:
     async def office_deadlines(self, plan: str) -> list[StoredDeadline]:
         """The deadlines set in chat for the plan, by date."""
         rows = await self._read(lambda db: list(db.table("deadlines").rows_where(
-            "plan = ?", [plan], order_by="date, id")))
+            "plan = ?", [self._plan(plan)], order_by="date, id")))
         return [_deadline(row) for row in rows]
 
     async def remove_deadline(self, plan: str, deadline_id: int) -> bool:
         """Delete a deadline set in chat; False when there is none with that number."""
+        plan = self._plan(plan)
 
         def write(db: Database) -> bool:
             with db.atomic():
@@ -96,45 +109,47 @@ class OfficeRows:
 
     async def saw(self, who: Actor, chat_id: str, private: bool) -> None:
         """Remember where a user was last seen: their private chat, or the group (written behind)."""
-        seen: dict[tuple[str, str, str, bool, str], str] = self.__dict__.setdefault("_seen", {})
-        key = (who.channel, who.user_id, chat_id, private, who.user_name)
+        key = (self.county, who.channel, who.user_id, chat_id, str(private), who.user_name)
         today = self._now()[:10]
-        if seen.get(key) == today:  # already recorded today: nothing new to write
+        if self._seen.get(key) == today:  # already recorded today: nothing new to write
             return
-        seen[key] = today
+        self._seen[key] = today
         row = {
-            "channel": who.channel, "user_id": who.user_id, "user_name": who.user_name,
+            "county": self.county, "channel": who.channel, "user_id": who.user_id, "user_name": who.user_name,
             "last_chat": chat_id, "seen_at": self._now(),
             "private_chat" if private else "group_chat": chat_id,
         }
-        self._defer("contacts", lambda db: db.table("contacts").upsert(row, pk=("channel", "user_id")))
+        self._defer("contacts", lambda db: db.table("contacts").upsert(
+            row, pk=("county", "channel", "user_id")))
 
     async def contacts(self) -> dict[tuple[str, str], Contact]:
-        """Everyone seen, keyed by (channel, user_id)."""
+        """Everyone seen in the county, keyed by (channel, user_id)."""
         await self.flush()
-        rows = await self._read(lambda db: list(db.table("contacts").rows))
+        rows = await self._read(lambda db: list(db.table("contacts").rows_where(
+            "county = ?", [self.county], select=_CONTACT)))
         return {(r["channel"], r["user_id"]): Contact(**r) for r in rows}
 
     async def set_muted(self, channel: str, user_id: str, muted: bool) -> bool:
         """Mute or unmute a user's reminders; False when nothing changed."""
-        row = {"channel": channel, "user_id": user_id, "muted_at": self._now()}
+        key, now = [self.county, channel, user_id], self._now()
 
         def write(db: Database) -> bool:
             with db.atomic():
                 if muted:
                     cursor = db.execute(
-                        "insert into mutes (channel, user_id, muted_at) values (?, ?, ?)"
-                        " on conflict do nothing", [row["channel"], row["user_id"], row["muted_at"]])
+                        "insert into mutes (county, channel, user_id, muted_at) values (?, ?, ?, ?)"
+                        " on conflict do nothing", [*key, now])
                 else:
                     cursor = db.execute(
-                        "delete from mutes where channel = ? and user_id = ?", [channel, user_id])
+                        "delete from mutes where county = ? and channel = ? and user_id = ?", key)
                 return cursor.rowcount > 0
 
         return await self._write(write)
 
     async def muted(self) -> frozenset[tuple[str, str]]:
-        """(channel, user_id) of everyone who muted reminders."""
-        rows = await self._read(lambda db: list(db.execute("select channel, user_id from mutes")))
+        """(channel, user_id) of everyone in the county who muted reminders."""
+        rows = await self._read(lambda db: list(db.execute(
+            "select channel, user_id from mutes where county = ?", [self.county])))
         return frozenset((str(c), str(u)) for c, u in rows)
 
     # --- reminder claims ----------------------------------------------------------------------
@@ -143,23 +158,26 @@ class OfficeRows:
         """Insert each occurrence's row unless its key exists (one transaction); the keys inserted."""
         now = self._now()
         rows = [[
-            c.key, c.kind, c.channel, c.chat_id, c.target, c.deadline_id, c.offset_days, c.day,
+            self.county, c.key, c.kind, c.channel, c.chat_id, c.target, c.deadline_id, c.offset_days, c.day,
             c.due_at, now, c.status, c.detail,
         ] for c in claims]
 
         def write(db: Database) -> set[str]:
             with db.atomic():
-                return {str(r[0]) for r in rows if db.execute(_CLAIM, r).rowcount == 1}
+                return {str(r[1]) for r in rows if db.execute(_CLAIM, r).rowcount == 1}
 
         return await self._write(write)
 
-    async def retry_claims(self, keys: Iterable[str], max_attempts: int) -> set[str]:
-        """Start one more send of unsent claims below `max_attempts`; the keys this caller took."""
+    async def retry_claims(self, keys: Iterable[str], max_attempts: int, lease: float = 0.0) -> set[str]:
+        """Start one more send of unsent claims below `max_attempts` (a `claimed` one only once it is
+        `lease` seconds old: another replica may still be sending it); the keys this caller took."""
         wanted, now = list(keys), self._now()
+        cutoff = (datetime.fromisoformat(now) - timedelta(seconds=lease)).isoformat(timespec="seconds")
 
         def write(db: Database) -> set[str]:
             with db.atomic():
-                return {k for k in wanted if db.execute(_RETRY, [now, k, max_attempts]).rowcount == 1}
+                return {k for k in wanted
+                        if db.execute(_RETRY, [now, self.county, k, max_attempts, cutoff]).rowcount == 1}
 
         return await self._write(write)
 
@@ -173,7 +191,7 @@ class OfficeRows:
                 for key in wanted:
                     db.execute(
                         "update reminders set status = ?, detail = ?, sent_at = coalesce(?, sent_at)"
-                        " where key = ?", [status, detail[:500], sent_at, key])
+                        " where county = ? and key = ?", [status, detail[:500], sent_at, self.county, key])
 
         await self._write(write)
 
@@ -183,12 +201,12 @@ class OfficeRows:
         found: dict[str, ClaimState] = {}
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
-            found.update(await self._read(partial(_claimed_keys, keys=chunk)))
+            found.update(await self._read(partial(_claimed_keys, county=self.county, keys=chunk)))
         return found
 
     async def pending_claims(self) -> dict[str, ClaimState]:
         """Every claim not (yet) sent: claimed by a send that never finished, or failed."""
-        rows = await self._read(lambda db: db.execute(_PENDING).fetchall())
+        rows = await self._read(lambda db: db.execute(_PENDING, [self.county]).fetchall())
         return {str(k): ClaimState(str(s), int(a or 1), str(c or "")) for k, s, a, c in rows}
 
     # --- the office's holidays and 调休 working days ------------------------------------------
@@ -196,7 +214,7 @@ class OfficeRows:
     async def add_holiday(self, first: str, last: str, kind: str, name: str, who: Actor) -> StoredHoliday:
         """Store days the office declared (/holiday); return them with their number."""
         row: dict[str, Any] = {
-            "first": first, "last": last, "kind": kind, "name": name, "created_by": who.user_id,
+            "county": self.county, "first": first, "last": last, "kind": kind, "name": name, "created_by": who.user_id,
             "created_at": self._now(), "channel": who.channel,
         }
 
@@ -209,7 +227,8 @@ class OfficeRows:
 
     async def holidays(self) -> list[StoredHoliday]:
         """The office's declared days, oldest entry first."""
-        rows = await self._read(lambda db: list(db.table("holidays").rows_where(order_by="id")))
+        rows = await self._read(lambda db: list(db.table("holidays").rows_where(
+            "county = ?", [self.county], order_by="id")))
         return [StoredHoliday(
             int(r["id"]), r["first"], r["last"], r["kind"], r.get("name") or "",
             r.get("created_by") or "", r["created_at"]) for r in rows]
@@ -219,26 +238,28 @@ class OfficeRows:
 
         def write(db: Database) -> bool:
             with db.atomic():
-                return db.execute("delete from holidays where id = ?", [holiday_id]).rowcount > 0
+                return db.execute("delete from holidays where county = ? and id = ?",
+                                  [self.county, holiday_id]).rowcount > 0
 
         return await self._write(write)
 
     async def plan_answer_rows(self, plan: str) -> list[StoredAnswer]:
         """The county's current answers in the plan (one per fact, with its author)."""
-        return await self._read(partial(read_answers, plan=plan))
+        return await self._read(partial(read_answers, plan=self._plan(plan)))
 
     async def unanswered_questions(self, limit: int = 1000) -> list[dict[str, Any]]:
         """Questions the librarian could not answer (abstained), newest first."""
         await self.flush()
         return await self._read(lambda db: list(db.query(
             "select asked_at, channel, chat_id, user_id, question from question_log"
-            " where abstained = 1 order by id desc limit ?", [limit])))
+            " where county = ? and abstained = 1 order by id desc limit ?", [self.county, limit])))
 
 
-def _claimed_keys(db: Database, keys: list[str]) -> dict[str, ClaimState]:
+def _claimed_keys(db: Database, county: str, keys: list[str]) -> dict[str, ClaimState]:
     marks = ",".join("?" * len(keys))
     rows = db.execute(
-        f"select key, status, attempts, channel from reminders where key in ({marks})", keys
+        f"select key, status, attempts, channel from reminders where county = ? and key in ({marks})",
+        [county, *keys],
     ).fetchall()
     return {str(k): ClaimState(str(s), int(a or 1), str(c or "")) for k, s, a, c in rows}
 

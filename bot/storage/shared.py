@@ -10,6 +10,11 @@ the same statements:
   a WeCom callback (so a retry on another replica gets the same answer), numbered choices,
   dialogue context (JSON).
 - `rate`: sends per bucket per second, summed over a window: a limit all replicas hold together.
+  A slot is taken under the bucket's lock (an advisory transaction lock on PostgreSQL, the one
+  writer on SQLite), so concurrent replicas never overshoot it.
+- `leases` (m011): a message claimed by one replica until an expiry, with the message itself;
+  final once its answer is recorded (by the owner only). A lease that lapsed unanswered (its
+  replica died) is taken over by the next claim or by another replica's scan of lapsed leases.
 
 Claims and urgent values go through one group commit (what arrives while a transaction runs is
 written together in the next); values that may wait are written behind with the question log.
@@ -19,9 +24,12 @@ Expired rows are swept every `SWEEP_SECONDS` by whichever replica notices first.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import math
-from collections.abc import Callable, Mapping
+import sqlite3
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -30,6 +38,7 @@ from typing import Any, TypeVar
 from sqlite_utils import Database
 
 from bot.storage.errors import StorageError
+from handlers.store import Lease
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -37,18 +46,38 @@ T = TypeVar("T")
 SWEEP_SECONDS = 600.0  # how often expired rows are deleted
 RATE_KEEP = 3600  # rate rows older than this (seconds) are swept: windows are at most an hour
 _CLAIM = (
-    "insert into seen (scope, key, expires_at) values (?, ?, ?)"
-    " on conflict (scope, key) do update set expires_at = excluded.expires_at"
+    "insert into seen (county, scope, key, expires_at) values (?, ?, ?, ?)"
+    " on conflict (county, scope, key) do update set expires_at = excluded.expires_at"
     " where seen.expires_at < ?"
 )
 _PUT = (
-    "insert into kv (scope, key, value, expires_at) values (?, ?, ?, ?)"
-    " on conflict (scope, key) do update set value = excluded.value, expires_at = excluded.expires_at"
+    "insert into kv (county, scope, key, value, expires_at) values (?, ?, ?, ?, ?)"
+    " on conflict (county, scope, key) do update set value = excluded.value,"
+    " expires_at = excluded.expires_at"
 )
 _SLOT = (
     "insert into rate (bucket, second, hits) select ?, ?, 1"
     " where (select coalesce(sum(hits), 0) from rate where bucket = ? and second >= ?) < ?"
     " on conflict (bucket, second) do update set hits = rate.hits + 1"
+)
+
+_LEASE = (
+    "insert into leases (scope, key, owner, expires_at, final, attempts, work, answer)"
+    " values (?, ?, ?, ?, 0, 1, ?, '')"
+    " on conflict (scope, key) do update set owner = excluded.owner, expires_at = excluded.expires_at,"
+    " attempts = leases.attempts + 1 where leases.final = 0 and leases.expires_at < ?"
+)
+_LEASE_ROW = "select owner, expires_at, final, answer, attempts from leases where scope = ? and key = ?"
+_RENEW = (
+    "update leases set expires_at = ? where scope = ? and key = ? and owner = ? and final = 0"
+)
+_SETTLE = (
+    "update leases set final = 1, expires_at = ?, answer = ?, work = ''"
+    " where scope = ? and key = ? and owner = ? and final = 0"
+)
+_LAPSED = (
+    "select key, work, attempts from leases where scope = ? and final = 0 and expires_at < ?"
+    " order by expires_at limit ?"
 )
 
 Op = Callable[[Database], Any]
@@ -67,6 +96,8 @@ class SharedRows:
     """Storage methods for the state replicas share (see the module docstring)."""
 
     _clock: Callable[[], datetime]
+    _shared_batch: _GroupCommit  # one per database, shared by every county's view
+    county: str  # seen ids and values are the county's; send rates are not (a webhook's limit is)
 
     async def _read(self, fn: Callable[[Database], T]) -> T:
         raise NotImplementedError
@@ -86,15 +117,47 @@ class SharedRows:
         """Claim `key` in `scope` for `ttl` seconds: True for the one caller (any replica) that got it."""
         now = self._epoch()
         self._sweep_when_due(now)
-        return bool(await self._commit(lambda db: db.execute(_CLAIM, [scope, key, now + ttl, now]).rowcount))
+        return bool(await self._commit(lambda db: db.execute(
+            _CLAIM, [self.county, scope, key, now + ttl, now]).rowcount))
+
+    # --- leases: a message handled by one replica at a time, answered once ----------------------
+
+    async def lease(self, scope: str, key: str, owner: str, seconds: float, work: str = "") -> Lease:
+        """Claim `key` for `owner` for `seconds` (or take it over when it lapsed unanswered); the lease as it is now."""
+        now = self._epoch()
+        self._sweep_when_due(now)
+
+        def claim(db: Database) -> Lease:
+            won = bool(db.execute(_LEASE, [scope, key, owner, now + seconds, work, now]).rowcount)
+            found = db.execute(_LEASE_ROW, [scope, key]).fetchone()
+            holder, expires, final, answer, attempts = found
+            return Lease(won, str(holder), float(expires), bool(final), str(answer or ""), int(attempts))
+
+        return await self._commit(claim)
+
+    async def renew_lease(self, scope: str, key: str, owner: str, seconds: float) -> bool:
+        """Extend `owner`'s unanswered lease by `seconds` from now; False when it is not theirs any more."""
+        until = self._epoch() + seconds
+        return bool(await self._commit(lambda db: db.execute(_RENEW, [until, scope, key, owner]).rowcount))
+
+    async def settle_lease(self, scope: str, key: str, owner: str, answer: str, keep: float) -> bool:
+        """Make `owner`'s lease final with its answer (kept `keep` seconds); False when another replica took it."""
+        until = self._epoch() + keep
+        return bool(await self._commit(
+            lambda db: db.execute(_SETTLE, [until, answer, scope, key, owner]).rowcount))
+
+    async def lapsed_leases(self, scope: str, limit: int = 50) -> list[tuple[str, str, int]]:
+        """Leases of `scope` that lapsed unanswered (their replica died): key, message, attempts so far."""
+        rows = await self._read(lambda db: db.execute(_LAPSED, [scope, self._epoch(), limit]).fetchall())
+        return [(str(k), str(w or ""), int(a)) for k, w, a in rows]
 
     # --- short-lived values -------------------------------------------------------------------
 
     async def shared_value(self, scope: str, key: str) -> str | None:
         """The value under (scope, key), None when there is none or it expired."""
         rows = await self._read(lambda db: db.execute(
-            "select value from kv where scope = ? and key = ? and expires_at >= ?",
-            [scope, key, self._epoch()]).fetchall())
+            "select value from kv where county = ? and scope = ? and key = ? and expires_at >= ?",
+            [self.county, scope, key, self._epoch()]).fetchall())
         return str(rows[0][0]) if rows else None
 
     async def share_values(self, scope: str, values: Mapping[str, str], ttl: float) -> None:
@@ -102,7 +165,7 @@ class SharedRows:
         if not values:
             return
         expires = self._epoch() + ttl
-        rows = [[scope, key, value, expires] for key, value in values.items()]
+        rows = [[self.county, scope, key, value, expires] for key, value in values.items()]
 
         def write(db: Database) -> None:
             for row in rows:
@@ -114,9 +177,9 @@ class SharedRows:
         """Store (or, for None, delete) a value a moment later, written together with others."""
         if value is None:
             self._defer("kv", lambda db: db.execute(
-                "delete from kv where scope = ? and key = ?", [scope, key]))
+                "delete from kv where county = ? and scope = ? and key = ?", [self.county, scope, key]))
         else:
-            row = [scope, key, value, self._epoch() + ttl]
+            row = [self.county, scope, key, value, self._epoch() + ttl]
             self._defer("kv", lambda db: db.execute(_PUT, row))
 
     # --- send rates ------------------------------------------------------------------------
@@ -131,6 +194,8 @@ class SharedRows:
         second, span = int(now), math.ceil(window)
 
         def take(db: Database) -> float:
+            if not isinstance(db, Database):  # PostgreSQL: one taker per bucket at a time
+                db.execute("select pg_advisory_xact_lock(?)", [_lock_id(bucket)])
             if db.execute(_SLOT, [bucket, second, bucket, second - span, limit]).rowcount:
                 return 0.0
             oldest = db.execute("select min(second) from rate where bucket = ? and second >= ?",
@@ -150,6 +215,8 @@ class SharedRows:
                 ("delete from seen where expires_at < ?", now),
                 ("delete from kv where expires_at < ?", now),
                 ("delete from rate where second < ?", int(now) - RATE_KEEP),
+                ("delete from leases where final = 1 and expires_at < ?", now),
+                ("delete from leases where expires_at < ?", now - RATE_KEEP),  # given up long ago
             ))
 
         return int(await self._commit(sweep))
@@ -165,10 +232,7 @@ class SharedRows:
     # --- group commit --------------------------------------------------------------------------
 
     def _group(self) -> _GroupCommit:
-        batch: _GroupCommit | None = self.__dict__.get("_shared_batch")
-        if batch is None:
-            batch = self.__dict__["_shared_batch"] = _GroupCommit()
-        return batch
+        return self._shared_batch
 
     async def _commit(self, op: Op) -> Any:
         """Run `op` in the next transaction of small writes; its result, or its exception."""
@@ -200,7 +264,7 @@ class SharedRows:
 def _run_ops(db: Database, ops: list[Op]) -> list[Any]:
     """Every op in one transaction, each in its own savepoint; a result or an exception per op."""
     results: list[Any] = []
-    with db.atomic():
+    with _transaction(db):
         for op in ops:
             try:
                 with db.atomic():
@@ -208,6 +272,32 @@ def _run_ops(db: Database, ops: list[Op]) -> list[Any]:
             except Exception as exc:  # this op only: the others are written all the same
                 results.append(exc)
     return results
+
+
+@contextmanager
+def _transaction(db: Database) -> Iterator[None]:
+    """A transaction; on SQLite BEGIN IMMEDIATE, so replicas on one file write one at a time
+    (a deferred one that read first would fail with SQLITE_BUSY when another wrote meanwhile)."""
+    if not isinstance(db, Database) or db.conn.in_transaction:
+        with db.atomic():
+            yield
+        return
+    db.execute("begin immediate")
+    try:
+        yield
+    except BaseException:
+        db.conn.rollback()
+        raise
+    try:
+        db.execute("commit")
+    except sqlite3.Error:
+        db.conn.rollback()
+        raise
+
+
+def _lock_id(bucket: str) -> int:
+    """A signed 64-bit advisory-lock key for a rate bucket."""
+    return int.from_bytes(hashlib.blake2b(bucket.encode("utf-8"), digest_size=8).digest(), "big", signed=True)
 
 
 def _log_sweep(task: asyncio.Task[int]) -> None:

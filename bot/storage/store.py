@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -26,7 +28,7 @@ from bot.storage.errors import StorageClosed, StorageError, StorageUnavailable
 from bot.storage.evidence import EvidenceRows
 from bot.storage.migrations import migrate
 from bot.storage.office import OfficeRows
-from bot.storage.shared import SharedRows
+from bot.storage.shared import SharedRows, _GroupCommit
 from handlers.store import (
     Actor,
     AnswerChange,
@@ -34,6 +36,7 @@ from handlers.store import (
     Progress,
     QuestionLogEntry,
     State,
+    Store,
     StoredAnswer,
     Value,
 )
@@ -83,69 +86,168 @@ class _Connection:
                 self.db.close()
 
 
-class Storage(OfficeRows, EvidenceRows, SharedRows, BoundsRows):
-    """Liaisons, answers (with history), conversation state, progress, the question log, reminders."""
+# The tables whose rows name their county in a `county` column (m010), with the columns that,
+# with the county, identify a row: a row without a county is given the default one unless the
+# default county already has a row with that identity (then it stays without, unread).
+COUNTY_KEYS: dict[str, tuple[str, ...]] = {
+    "conversations": ("channel", "chat_id", "user_id"),
+    "question_log": (),
+    "contacts": ("channel", "user_id"),
+    "mutes": ("channel", "user_id"),
+    "reminders": ("key",),
+    "holidays": (),
+    "seen": ("scope", "key"),
+    "kv": ("scope", "key"),
+}
+
+
+def _migrate_and_fill(db: Database, default_county: str) -> list[str]:
+    """Apply pending migrations, then give rows without a county the deployment's default county."""
+    applied = migrate(db)
+    if default_county:
+        _fill_county(db, default_county)
+    return applied
+
+
+def _fill_county(db: Database, county: str) -> None:
+    with db.atomic():
+        for table, keys in COUNTY_KEYS.items():
+            clash = " and ".join(f"o.{k} = {table}.{k}" for k in keys)
+            taken = f" and not exists (select 1 from {table} o where o.county = ? and {clash})" if keys else ""
+            db.execute(f"update {table} set county = ? where county = ''{taken}",
+                       [county, county] if keys else [county])
+
+
+@contextmanager
+def _migration_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock on <db>.lock beside the database, held while migrating (other processes wait)."""
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _open_sync(path: Path, clock: Clock, default_county: str) -> _Core:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        writer = _Connection(path)
+        db = cast(Database, writer.db)
+        with _migration_lock(path):  # replicas starting together on a fresh file: one migrates
+            db.enable_wal()
+            db.execute("PRAGMA synchronous=NORMAL;")
+            applied = _migrate_and_fill(db, default_county)
+        reader = _Connection(path)
+    except (OSError, sqlite3.Error) as exc:
+        raise StorageUnavailable(f"无法打开数据库 {path}：{exc}") from exc
+    if applied:
+        log.info("database %s: applied %s", path, ", ".join(applied))
+    return _Core(path, writer, reader, clock)
+
+
+def _open_pg(path: Path, url: str, clock: Clock, default_county: str) -> _Core:
+    where = pg.redacted(url)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        applied = pg.migrate_locked(url, partial(_migrate_and_fill, default_county=default_county))
+        pool = pg.PgPool(url)
+    except (OSError, psycopg.Error, PoolTimeout) as exc:
+        raise StorageUnavailable(f"无法打开数据库 {where}：{_reason(exc)}") from exc
+    if applied:
+        log.info("database %s: applied %s", where, ", ".join(applied))
+    shared = _Connection(pool=pool)  # one pool: the writer lock still keeps one writer per process
+    return _Core(path, shared, _Connection(pool=pool), clock)
+
+
+class _Core:
+    """What every view of one database shares: connections, the writer lock, the write-behind
+    queue, the group commit and the per-process caches (one object, never copied)."""
 
     def __init__(self, path: Path, writer: _Connection, reader: _Connection, clock: Clock) -> None:
         self.path = path
-        self._writer = writer
-        self._reader = reader
-        self._clock = clock
-        self._write_lock = asyncio.Lock()
-        self._closed = False
-        self._deferred: list[_Deferred] = []
-        self._states: dict[tuple[str, str, str], tuple[float, str | None]] = {}
-        self._flush_task: asyncio.Task[None] | None = None
+        self.writer = writer
+        self.reader = reader
+        self.clock = clock
+        self.write_lock = asyncio.Lock()
+        self.closed = False
+        self.deferred: list[_Deferred] = []
+        self.flush_task: asyncio.Task[None] | None = None
+        # (county, channel, chat, user) → (when read, state JSON)
+        self.states: dict[tuple[str, str, str, str], tuple[float, str | None]] = {}
+        self.seen: dict[tuple[str, ...], str] = {}  # contacts already recorded today
+        self.shared_batch = _GroupCommit()
+        self.state_seconds = STATE_SECONDS  # 0 with several replicas: another one may change a state
+
+
+class Storage(OfficeRows, EvidenceRows, SharedRows, BoundsRows):
+    """Liaisons, answers (with history), conversation state, progress, the question log, reminders.
+
+    Every row belongs to one county (its plan id): rows with a `plan` column by that column, the
+    others (conversations, question log, contacts, mutes, reminder claims, holidays, shared
+    state) by their `county` column. `Storage.open` returns the deployment's storage, which is
+    the default county for the rows without a plan; `scoped(county)` is a view confined to one.
+    """
+
+    def __init__(self, core: _Core, county: str, confined: bool = False) -> None:
+        self._core = core
+        self.path = core.path
+        self._clock = core.clock
+        self._shared_batch = core.shared_batch
+        self._seen = core.seen
+        self.county = county
+        self._confined = confined
 
     @classmethod
     async def open(
-        cls, path: str | Path, clock: Clock | None = None, database_url: str = ""
+        cls, path: str | Path, clock: Clock | None = None, database_url: str = "", default_county: str = "",
+        replicas: int = 1,
     ) -> Storage:
         """Open and apply pending migrations: SQLite at `path` (WAL), or PostgreSQL at `database_url`.
 
         With PostgreSQL, `path` still names the data directory (evidence files live beside it).
+        Rows without a county (written before m010, or by a deployment that named none) are given
+        `default_county`, which is also the county of this unscoped storage. With `replicas` > 1
+        conversation states are read from the database every time (no per-process cache).
         """
         if database_url:
-            return await asyncio.to_thread(cls._open_pg, Path(path), database_url, clock or _utc_now)
-        return await asyncio.to_thread(cls._open_sync, Path(path), clock or _utc_now)
+            core = await asyncio.to_thread(_open_pg, Path(path), database_url, clock or _utc_now, default_county)
+        else:
+            core = await asyncio.to_thread(_open_sync, Path(path), clock or _utc_now, default_county)
+        if replicas > 1:
+            core.state_seconds = 0.0
+        return cls(core, default_county)
 
-    @classmethod
-    def _open_sync(cls, path: Path, clock: Clock) -> Storage:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            writer = _Connection(path)
-            db = cast(Database, writer.db)
-            db.enable_wal()
-            db.execute("PRAGMA synchronous=NORMAL;")
-            applied = migrate(db)
-            reader = _Connection(path)
-        except (OSError, sqlite3.Error) as exc:
-            raise StorageUnavailable(f"无法打开数据库 {path}：{exc}") from exc
-        if applied:
-            log.info("database %s: applied %s", path, ", ".join(applied))
-        return cls(path, writer, reader, clock)
+    def scoped(self, county: str) -> Store:
+        """A view confined to one county, sharing this storage's connections, locks and queues.
 
-    @classmethod
-    def _open_pg(cls, path: Path, url: str, clock: Clock) -> Storage:
-        where = pg.redacted(url)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            applied = pg.migrate_locked(url, migrate)
-            pool = pg.PgPool(url)
-        except (OSError, psycopg.Error, PoolTimeout) as exc:
-            raise StorageUnavailable(f"无法打开数据库 {where}：{_reason(exc)}") from exc
-        if applied:
-            log.info("database %s: applied %s", where, ", ".join(applied))
-        shared = _Connection(pool=pool)  # one pool: the writer lock still keeps one writer per process
-        return cls(path, shared, _Connection(pool=pool), clock)
+        Methods taking a plan refuse any other plan (StorageError); the others read and write
+        the county's rows only. Closing a view only flushes: the storage that opened closes.
+        """
+        if not county or not isinstance(county, str):
+            raise StorageError("县（计划）未指定")
+        return Storage(self._core, county, confined=True)
+
+    def _plan(self, plan: str) -> str:
+        """The plan, when this storage may touch it (a county's view: its own plan only)."""
+        if self._confined and plan != self.county:
+            raise StorageError(f"本县（{self.county}）的数据库视图不能访问 {plan!r} 的数据")
+        return plan
+
+    def _own(self, column: str = "plan") -> tuple[str, list[Any]]:
+        """The extra condition confining a by-number lookup to this view's county (none unscoped)."""
+        return (f" and {column} = ?", [self.county]) if self._confined else ("", [])
 
     async def close(self) -> None:
-        """Wait for the last write, then close both connections."""
-        if self._closed:
+        """Wait for the last write, then close both connections (a county's view only flushes)."""
+        core = self._core
+        if core.closed:
             return
         await self.flush()
-        async with self._write_lock:
-            self._closed = True
+        if self._confined:
+            return
+        async with core.write_lock:
+            core.closed = True
             await asyncio.to_thread(self._close_sync)
 
     async def ping(self) -> None:
@@ -153,13 +255,13 @@ class Storage(OfficeRows, EvidenceRows, SharedRows, BoundsRows):
         await self._read(lambda db: db.execute("select 1").fetchone())
 
     def _close_sync(self) -> None:
-        for conn in (self._writer, self._reader):
+        for conn in (self._core.writer, self._core.reader):
             conn.close()
 
     # --- the one wrapper for blocking calls ---------------------------------------------------
 
     async def _call(self, conn: _Connection, fn: Callable[[Database], T]) -> T:
-        if self._closed:
+        if self._core.closed:
             raise StorageClosed("数据库已关闭")
         try:
             return await asyncio.to_thread(conn.run, fn)
@@ -167,11 +269,11 @@ class Storage(OfficeRows, EvidenceRows, SharedRows, BoundsRows):
             raise StorageError(f"数据库操作失败：{exc}") from exc
 
     async def _read(self, fn: Callable[[Database], T]) -> T:
-        return await self._call(self._reader, fn)
+        return await self._call(self._core.reader, fn)
 
     async def _write(self, fn: Callable[[Database], T]) -> T:
-        async with self._write_lock:
-            return await self._call(self._writer, fn)
+        async with self._core.write_lock:
+            return await self._call(self._core.writer, fn)
 
     def _now(self) -> str:
         return self._clock().isoformat(timespec="seconds")
@@ -182,9 +284,10 @@ class Storage(OfficeRows, EvidenceRows, SharedRows, BoundsRows):
     # progress and state are never deferred. close() and the readers of these rows flush first.
 
     def _defer(self, table: str, fn: Callable[[Database], object]) -> None:
-        self._deferred.append(_Deferred(table, fn))
-        if self._flush_task is None or self._flush_task.done():
-            self._flush_task = asyncio.get_running_loop().create_task(self._flush_soon())
+        core = self._core
+        core.deferred.append(_Deferred(table, fn))
+        if core.flush_task is None or core.flush_task.done():
+            core.flush_task = asyncio.get_running_loop().create_task(self._flush_soon())
 
     async def _flush_soon(self) -> None:
         await asyncio.sleep(DEFER_SECONDS)
@@ -196,9 +299,10 @@ class Storage(OfficeRows, EvidenceRows, SharedRows, BoundsRows):
         A row that cannot be written is left out with one error line per table and reason;
         the other rows of the batch are written all the same.
         """
-        if not self._deferred or self._closed:
+        core = self._core
+        if not core.deferred or core.closed:
             return
-        batch, self._deferred = self._deferred, []
+        batch, core.deferred = core.deferred, []
         try:
             failures = await self._write(partial(_write_rows, batch=batch))
         except Exception as exc:  # the transaction itself failed: nothing of the batch is written
@@ -215,6 +319,7 @@ class Storage(OfficeRows, EvidenceRows, SharedRows, BoundsRows):
 
     async def bind(self, who: Actor, plan: str, department: str) -> Liaison:
         """Bind (or re-bind) a user to a department for a plan."""
+        plan = self._plan(plan)
         row = {
             "channel": who.channel, "user_id": who.user_id, "plan": plan,
             "user_name": who.user_name, "department": department, "bound_at": self._now(),
@@ -229,13 +334,14 @@ class Storage(OfficeRows, EvidenceRows, SharedRows, BoundsRows):
 
     async def liaison(self, channel: str, user_id: str, plan: str) -> Liaison | None:
         """The user's binding for the plan, if any."""
+        plan = self._plan(plan)
         rows = await self._read(lambda db: list(db.table("liaisons").rows_where(
             "channel = ? and user_id = ? and plan = ?", [channel, user_id, plan])))
         return Liaison(**rows[0]) if rows else None
 
     async def liaisons(self, plan: str, department: str | None = None) -> list[Liaison]:
         """Every liaison of the plan (of one department when given)."""
-        where, args = "plan = ?", [plan]
+        where, args = "plan = ?", [self._plan(plan)]
         if department is not None:
             where, args = where + " and department = ?", [*args, department]
         rows = await self._read(lambda db: list(db.table("liaisons").rows_where(
@@ -250,7 +356,7 @@ class Storage(OfficeRows, EvidenceRows, SharedRows, BoundsRows):
 
     async def answer_rows(self, plan: str, department: str | None = None) -> list[StoredAnswer]:
         """The county's current answers with author and time (only those `department` gave, if named)."""
-        return await self._read(partial(read_answers, plan=plan, department=department))
+        return await self._read(partial(read_answers, plan=self._plan(plan), department=department))
 
     async def save_answers(
         self,
@@ -265,6 +371,9 @@ class Storage(OfficeRows, EvidenceRows, SharedRows, BoundsRows):
 
         Giving the value another department already gave confirms it and keeps its author.
         """
+        plan = self._plan(plan)
+        if progress is not None:
+            self._plan(progress.plan)
         now = self._now()
 
         def write(db: Database) -> list[str]:
@@ -289,6 +398,9 @@ class Storage(OfficeRows, EvidenceRows, SharedRows, BoundsRows):
     ) -> list[str]:
         """Confirm other departments' answers still equal to `values` (and store the progress);
         return the ids confirmed (an answer changed meanwhile is not)."""
+        plan = self._plan(plan)
+        if progress is not None:
+            self._plan(progress.plan)
         now = self._now()
 
         def write(db: Database) -> list[str]:
@@ -308,7 +420,7 @@ class Storage(OfficeRows, EvidenceRows, SharedRows, BoundsRows):
         self, plan: str, department: str | None = None, fact_id: str | None = None
     ) -> list[AnswerChange]:
         """Every change of the county's answers (made by `department`, of one fact, when given), oldest first."""
-        where, args = "plan = ?", [plan]
+        where, args = "plan = ?", [self._plan(plan)]
         if department is not None:
             where, args = where + " and department = ?", [*args, department]
         if fact_id is not None:
@@ -325,41 +437,44 @@ class Storage(OfficeRows, EvidenceRows, SharedRows, BoundsRows):
         Every message reads it, so this process keeps what it last read or wrote for a few
         seconds (another process's change is seen once that short window has passed).
         """
-        key = (channel, chat_id, user_id)
-        cached = self._states.get(key)
-        if cached is not None and time.monotonic() - cached[0] < STATE_SECONDS:
+        key = (self.county, channel, chat_id, user_id)
+        cached = self._core.states.get(key)
+        if cached is not None and time.monotonic() - cached[0] < self._core.state_seconds:
             return json.loads(cached[1]) if cached[1] is not None else None
         rows = await self._read(lambda db: list(db.table("conversations").rows_where(
-            "channel = ? and chat_id = ? and user_id = ?", [channel, chat_id, user_id])))
+            "county = ? and channel = ? and chat_id = ? and user_id = ?", list(key))))
         self._remember_state(key, rows[0]["state"] if rows else None)
         return json.loads(rows[0]["state"]) if rows else None
 
-    def _remember_state(self, key: tuple[str, str, str], text: str | None) -> None:
-        if len(self._states) >= STATE_ENTRIES:
-            self._states.pop(next(iter(self._states)))
-        self._states[key] = (time.monotonic(), text)
+    def _remember_state(self, key: tuple[str, str, str, str], text: str | None) -> None:
+        states = self._core.states
+        if len(states) >= STATE_ENTRIES:
+            states.pop(next(iter(states)))
+        states[key] = (time.monotonic(), text)
 
     async def set_state(self, channel: str, chat_id: str, user_id: str, state: State | None) -> None:
         """Replace the conversation state of a user in a chat (None deletes it)."""
-        key = {"channel": channel, "chat_id": chat_id, "user_id": user_id}
+        key = {"county": self.county, "channel": channel, "chat_id": chat_id, "user_id": user_id}
         row = {**key, "state": json.dumps(state, ensure_ascii=False), "updated_at": self._now()}
 
         def write(db: Database) -> None:
             with db.atomic():
                 table = db.table("conversations")
                 if state is None:
-                    table.delete_where("channel = ? and chat_id = ? and user_id = ?",
-                                       [channel, chat_id, user_id])
+                    table.delete_where("county = ? and channel = ? and chat_id = ? and user_id = ?",
+                                       list(key.values()))
                 else:
-                    table.upsert(row, pk=("channel", "chat_id", "user_id"))
+                    table.upsert(row, pk=tuple(key))
 
         await self._write(write)
-        self._remember_state((channel, chat_id, user_id), None if state is None else str(row["state"]))
+        self._remember_state((self.county, channel, chat_id, user_id),
+                             None if state is None else str(row["state"]))
 
     async def progress(
         self, channel: str, user_id: str, plan: str, department: str
     ) -> Progress | None:
         """A liaison's self-assessment progress for a department, if any."""
+        plan = self._plan(plan)
         rows = await self._read(lambda db: list(db.table("assessments").rows_where(
             "channel = ? and user_id = ? and plan = ? and department = ?",
             [channel, user_id, plan, department])))
@@ -370,6 +485,7 @@ class Storage(OfficeRows, EvidenceRows, SharedRows, BoundsRows):
 
     async def save_progress(self, progress: Progress) -> None:
         """Store a liaison's progress."""
+        self._plan(progress.plan)
         now = self._now()
 
         def write(db: Database) -> None:
@@ -380,6 +496,7 @@ class Storage(OfficeRows, EvidenceRows, SharedRows, BoundsRows):
 
     async def clear_progress(self, channel: str, user_id: str, plan: str, department: str) -> None:
         """Forget a liaison's progress (answers stay)."""
+        plan = self._plan(plan)
 
         def write(db: Database) -> None:
             with db.atomic():
@@ -394,7 +511,7 @@ class Storage(OfficeRows, EvidenceRows, SharedRows, BoundsRows):
     async def log_question(self, entry: QuestionLogEntry) -> None:
         """Record one question and what was answered."""
         row = {
-            "asked_at": self._now(), "channel": entry.channel, "chat_id": entry.chat_id,
+            "county": self.county, "asked_at": self._now(), "channel": entry.channel, "chat_id": entry.chat_id,
             "user_id": entry.user_id, "question": entry.question[:2000], "kind": entry.kind,
             "intent": entry.intent, "hits": json.dumps(list(entry.hits), ensure_ascii=False),
             "abstained": int(entry.abstained), "answer": entry.answer[:EXCERPT],
@@ -403,10 +520,10 @@ class Storage(OfficeRows, EvidenceRows, SharedRows, BoundsRows):
         self._defer("question_log", lambda db: db.table("question_log").insert(row))
 
     async def questions(self, limit: int = 100) -> list[dict[str, Any]]:
-        """The latest logged questions, newest first."""
+        """The latest logged questions of the county, newest first."""
         await self.flush()
         return await self._read(lambda db: list(db.query(
-            "select * from question_log order by id desc limit ?", [limit])))
+            "select * from question_log where county = ? order by id desc limit ?", [self.county, limit])))
 
 
 # --- blocking helpers (run inside a transaction on the writer) -----------------------------------

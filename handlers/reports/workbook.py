@@ -19,6 +19,23 @@ class Sheet:
     title: str
     header: tuple[str, ...]
     rows: tuple[tuple[Cell, ...], ...]
+    headings: frozenset[int] = frozenset()  # rows (0-based) drawn as a header: a table stacked below
+
+
+def stacked(title: str, parts: Sequence[Sheet]) -> Sheet:
+    """One worksheet holding several tables one below the other, each under its title and header."""
+    rows: list[tuple[Cell, ...]] = []
+    headings: set[int] = set()
+    for index, part in enumerate(parts):
+        if index:
+            rows.append(())
+            headings.add(len(rows))
+            rows.append((part.title,))
+        headings.add(len(rows))
+        rows.append(part.header)
+        rows.extend(part.rows)
+    first = parts[0].title if parts else title
+    return Sheet(title, (first,), tuple(rows), frozenset(headings))
 
 
 def write_workbook(path: Path, sheets: Sequence[Sheet]) -> Path:
@@ -41,11 +58,14 @@ def _fill(ws: Any, sheet: Sheet) -> None:
     ws.append(list(sheet.header))
     for row in sheet.rows:
         ws.append(list(row))
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor=HEADER_COLOR)
+    for line in (1, *(h + 2 for h in sorted(sheet.headings))):
+        for cell in ws[line]:
+            cell.font = Font(bold=True)
+            cell.fill = PatternFill("solid", fgColor=HEADER_COLOR)
     ws.freeze_panes = "A2"
-    for index, name in enumerate(sheet.header, 1):
+    columns = max([len(sheet.header), *(len(row) for row in sheet.rows)])
+    for index in range(1, columns + 1):
+        name = sheet.header[index - 1] if index <= len(sheet.header) else ""
         values = [name, *(row[index - 1] for row in sheet.rows if index - 1 < len(row))]
         width = max(_width(v) for v in values)
         ws.column_dimensions[get_column_letter(index)].width = min(MAX_WIDTH, width + 2)

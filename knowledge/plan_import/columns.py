@@ -18,7 +18,7 @@ ROLES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("indicator", r"(对应|评价|三级)?指标(序号|编号|号)|对应指标|对应序号|指标项"),
         ("level1", r"一级(指标)?|(评价)?类别|大类|领域"),
         ("level2", r"二级(指标)?|(评价)?项目|类目"),
-        ("criteria", r"(评价|评分|考核|验收)(标准|方法|细则)|考核评分方法|(工作|具体|目标)要求|评分办法"),
+        ("criteria", r"(评价|评分|考核|验收)(标准|方法|细则)|考核评分(方法|内容)|(考核|评分)内容|(工作|具体|目标)要求|评分办法"),
         ("points", r"(标准)?分值|分数|赋分|满分|标准分"),
         ("lead", r"牵头(单位|部门)?|主责(单位|部门)"),
         ("support", r"配合(单位|部门)?|协办(单位|部门)?|参与(单位|部门)"),
@@ -108,6 +108,7 @@ def task_rows(tables: list[tuple[str, Grid]], name: str) -> tuple[list[TaskRow],
 def _rows(grid: Grid, start: int, columns: dict[str, int], where: str) -> list[TaskRow]:
     out: list[TaskRow] = []
     heading = {"level1": "", "level2": ""}
+    above = ""  # the task title above: a merged 指标内容 exported blank under its first line (Henan)
     for index in range(start, len(grid)):
         row = grid[index]
 
@@ -125,8 +126,11 @@ def _rows(grid: Grid, start: int, columns: dict[str, int], where: str) -> list[T
                     heading["level2"] = ""
                 heading[level] = cell(level)
         title = cell("title")
+        if not title and above and cell("criteria") and columns.get("criteria") != columns.get("title"):
+            title = above  # another 考核评分内容 line of the item above
         if not title or header_role(title) == "title":  # blank, or a repeated header
             continue
+        above = title
         out.append(
             TaskRow(
                 line=index + 1,

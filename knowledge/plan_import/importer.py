@@ -9,11 +9,12 @@ from pathlib import Path
 
 from knowledge.departments import DepartmentIndex
 from knowledge.library import Library
-from knowledge.model import Framework, Indicator
+from knowledge.model import Deadline, Framework, Indicator
 from knowledge.plan_import.columns import TaskRow, task_rows
 from knowledge.plan_import.errors import TableError
 from knowledge.plan_import.placing import Placement, Placer
 from knowledge.plan_import.tables import read_grids
+from knowledge.plan_import.timing import DueRow, deadlines
 from knowledge.plan_import.units import Unit, UnitReader
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -70,13 +71,22 @@ class PlanImport:
 
     @property
     def duplicates(self) -> dict[str, list[ImportedRow]]:
-        """Indicators two or more rows were placed on."""
-        return {k: v for k, v in self.by_indicator.items() if len(v) > 1}
+        """Indicators two or more rows with different tasks were placed on (lines of one merged task are one)."""
+        return {k: v for k, v in self.by_indicator.items() if len({r.row.title for r in v}) > 1}
 
     @property
     def uncovered(self) -> list[Indicator]:
         """Indicators of the framework that no written row covers."""
         return [i for i in self.framework.indicators.values() if i.id not in self.by_indicator]
+
+    @cached_property
+    def due(self) -> tuple[list[Deadline], dict[str, list[str]]]:
+        """The plan's deadlines from the 完成时限 column (one per day), and the cells that name no day."""
+        return deadlines(
+            DueRow(r.row.deadline, r.row.label, r.placement.indicator.id if r.placement.indicator else None,
+                   tuple(d for u in r.units for d in u.departments))
+            for r in self.rows
+        )
 
     @property
     def unknown_units(self) -> dict[str, list[ImportedRow]]:

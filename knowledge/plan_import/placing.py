@@ -56,7 +56,9 @@ class Placer:
         self.library = library
         self.framework = framework
         self.plan = plan
-        self.headings = {c.name: lv.name for lv in framework.levels for c in lv.children}
+        # a heading without its numbering and points (一、质量文化特色鲜明 → 质量文化特色鲜明) → the framework's name
+        self.headings = {_HEADING_NOTE.sub("", n): n for lv in framework.levels for n in (lv.name, *(c.name for c in lv.children))}
+        self.headings.pop("", None)
 
     def place(self, row: TaskRow) -> Placement:
         """The indicator the row belongs to, or an unplaced row with the best guesses."""
@@ -101,9 +103,9 @@ class Placer:
         name = _HEADING_NOTE.sub("", text)
         if not name:
             return ""
-        if name in self.headings or name in self.headings.values():
-            return name
-        return next((h for h in self.headings if h in name or (len(name) >= 2 and name in h)), "")
+        if name in self.headings:
+            return self.headings[name]
+        return next((h for key, h in self.headings.items() if key in name or (len(name) >= 2 and name in key)), "")
 
     def _confidence(self, query: object, hit: Hit, weighed: list[Candidate]) -> float:
         """Half how clearly the best beats the second, half how much of the row's words it covers."""

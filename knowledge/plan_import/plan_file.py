@@ -1,6 +1,7 @@
 """Write an import as a plan file (knowledge/SCHEMA.md, plans/<id>.yaml) and as a review report.
 
-What is written: every row placed with confidence ≥ PLACE, its units that departments.yaml knows.
+What is written: every row placed with confidence ≥ PLACE, its units that departments.yaml knows,
+and the 完成时限 column as `deadlines` (one per day a cell names; see timing.py).
 Rows placed with confidence < REVIEW are written with a `# 请核对` comment; rows not placed and
 unknown units are NOT written: they are listed as comments at the end of the file and in the report.
 """
@@ -56,7 +57,7 @@ def plan_yaml(result: PlanImport) -> str:
         f"county: {_q(result.county)}",
         "responsible_from_framework: false",
         "phases: []",
-        "deadlines: []",
+        *_deadlines(result),
         "responsible:",
     ]
     resp = responsible(result)
@@ -82,6 +83,19 @@ def plan_yaml(result: PlanImport) -> str:
     ]
     lines += _left_out(result)
     return "\n".join(lines) + "\n"
+
+
+def _deadlines(result: PlanImport) -> list[str]:
+    """The 完成时限 column as the plan's deadlines, one per day (cells without a day are listed at the end)."""
+    found, _ = result.due
+    if not found:
+        return ["deadlines: []"]
+    lines = ["deadlines:  # 由“完成时限”列导入：每个日期一条，提醒该日到期任务的责任单位"]
+    for d in found:
+        departments = _list(list(d.departments)) if d.departments else "all"
+        note = "" if d.departments else "  # 这些任务的责任单位未识别，提醒所有部门"
+        lines.append(f"  - {{id: {_q(d.id)}, date: {d.date.isoformat()}, text: {_q(d.text)}, departments: {departments}}}{note}")
+    return lines
 
 
 def _row(r: ImportedRow, ind: Indicator) -> str:
@@ -122,6 +136,11 @@ def _left_out(result: PlanImport) -> list[str]:
         for r in result.unplaced:
             guess = "、".join(f"第{c.indicator.id}项" for c in r.placement.candidates[:2])
             lines.append(f"#   {r.row.label}“{_clip(r.row.title)}”" + (f"，可能是{guess}" if guess else ""))
+    _, undated = result.due
+    if undated:
+        lines.append("# 完成时限没有具体日期的行（未写入 deadlines；需要提醒的请在 deadlines 中补上日期）：")
+        for cell, labels in undated.items():
+            lines.append(f"#   {_clip(cell)}：" + "、".join(labels[:10]) + ("等" if len(labels) > 10 else ""))
     unknown = result.unknown_units
     if unknown:
         lines.append("# 未识别的责任单位（未写入；请在 departments.yaml 中添加别名后重新导入）：")
@@ -153,6 +172,11 @@ def report(result: PlanImport) -> dict[str, Any]:
         "duplicates": {k: [r.row.label for r in v] for k, v in result.duplicates.items()},
         "uncovered": [{"id": i.id, "title": i.editorial.short or i.title} for i in result.uncovered],
         "unknown_units": {k: [r.row.label for r in v] for k, v in result.unknown_units.items()},
+        "deadlines": [
+            {"id": d.id, "date": d.date.isoformat(), "text": d.text, "departments": list(d.departments) if d.departments else "all"}
+            for d in result.due[0]
+        ],
+        "undated": result.due[1],
     }
 
 
@@ -186,6 +210,8 @@ def render_report(result: PlanImport) -> str:
         ("多行对应同一指标", [f"第{k}项：" + "、".join(v) for k, v in data["duplicates"].items()]),
         ("没有任何行对应的指标", [f"第{i.id}项 {i.editorial.short or _clip(i.title)}" for i in result.uncovered]),
         ("未识别的责任单位（未写入）", [f"{k}：" + "、".join(v) for k, v in data["unknown_units"].items()]),
+        ("完成时限（写入 deadlines）", [f"{d['date']}：{d['text']}" for d in data["deadlines"]]),
+        ("完成时限没有具体日期（未写入）", [f"{k}：{len(v)}行" for k, v in data["undated"].items()]),
     ]
     for heading, items in sections:
         lines += ["", f"{heading}：{len(items)}"] + [f"  · {i}" for i in items]
