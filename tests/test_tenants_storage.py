@@ -33,7 +33,7 @@ NOW = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
 NO_ROWS = {"evidence_path", "evidence_spool", "clear_spool", "flush", "close", "sweep_shared", "take_slot"}
 # Replica leases (m011, built alongside) are claimed per channel message before a county is known;
 # they have no county yet, so this test does not vouch for them.
-LEASES = {"lease", "renew_lease", "settle_lease", "lapsed_leases"}
+LEASES = {"lease", "renew_lease", "settle_lease", "lapsed_leases", "detach_lease"}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -199,6 +199,7 @@ class LocalState:
         self._values: LruDict[tuple[str, str], tuple[str, float]] = LruDict(maxsize)
         self._sends: dict[str, deque[float]] = {}
         self._leases: LruDict[tuple[str, str], tuple[Lease, str]] = LruDict(maxsize)
+        self._detached: LruDict[tuple[str, str], bool] = LruDict(maxsize)
 
     async def lease(self, scope: str, key: str, owner: str, seconds: float, work: str = "") -> Lease:
         """Claim (scope, key) for `owner`, or take over a lapsed unanswered claim; the lease now."""
@@ -208,6 +209,7 @@ class LocalState:
             return replace(found[0], won=False)
         attempts = found[0].attempts + 1 if found is not None else 1
         lease = Lease(True, owner, now + seconds, attempts=attempts)
+        self._detached.pop((scope, key))
         self._leases.put((scope, key), (lease, found[1] if found is not None else work))
         return lease
 
@@ -221,12 +223,20 @@ class LocalState:
         return True
 
     async def settle_lease(self, scope: str, key: str, owner: str, answer: str, keep: float) -> bool:
-        """Make `owner`'s lease final with its answer; False when it is not theirs."""
+        """Make `owner`'s lease final with its answer; False when it is not theirs (or detached, for an answer)."""
         found = self._leases.get((scope, key))
-        if found is None or found[0].owner != owner or found[0].final:
+        if found is None or found[0].owner != owner or found[0].final or (answer and (scope, key) in self._detached):
             return False
         lease = Lease(False, owner, self.clock() + keep, True, answer, found[0].attempts)
         self._leases.put((scope, key), (lease, ""))
+        return True
+
+    async def detach_lease(self, scope: str, key: str) -> bool:
+        """A retry was acknowledged without the answer: only an empty one settles it now; False when final."""
+        found = self._leases.get((scope, key))
+        if found is None or found[0].final:
+            return False
+        self._detached.put((scope, key), True)
         return True
 
     async def lapsed_leases(self, scope: str, limit: int = 50) -> list[tuple[str, str, int]]:

@@ -13,11 +13,15 @@ error line the count and update ids of those it drops. A webhook body that is no
 object gets 400; a well-authenticated but unusable update gets 200 and one warning line (a
 non-2xx would make Telegram send it again and again).
 
-Several `serve` replicas share one bot through the Store (`shared`): an update is handled by
-the replica that claims its update_id there (this process's memory is only the fast check),
-and long button payloads are written there before the message carrying them is sent, so a
-button made on one replica works on another. Replicas receive updates by webhook only:
-polling is for a single process (`qcbot serve` refuses it when QCBOT_REPLICAS > 1).
+Several `serve` replicas share one bot through the Store (`shared`), and long button payloads
+are written there before the message carrying them is sent, so a button made on one replica works
+on another. Replicas receive updates by webhook only: polling is for a single process (`qcbot
+serve` refuses it when QCBOT_REPLICAS > 1). A webhook update is claimed as a lease (this replica,
+`LEASE_SECONDS`, the update's JSON with it) before Telegram gets its 200; the claim is renewed
+while the update waits or runs and becomes final once the replies are sent. A replica that dies
+leaves its leases to lapse: every replica scans for lapsed ones each `RECOVER_SECONDS` and
+handles them (at most `MAX_ATTEMPTS` replicas try one update), so an acknowledged update is
+never lost and, but for a replica killed between a send and its record, answered once.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ import json
 import logging
 import os
 import re
+import secrets
+import socket
 from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -83,6 +89,10 @@ WORKERS = 32  # updates handled at once, across chats; one chat never has more t
 QUEUE_LIMIT = 10_000  # updates accepted and not yet handled
 SHUTDOWN_SECONDS = 8.0  # stop() finishes queued updates for this long (Docker waits 10 s)
 SEEN_SECONDS = 2 * 24 * 3600.0  # an update_id is claimed this long (Telegram keeps updates 24 h)
+LEASE_SECONDS = 10.0  # an acknowledged update is this replica's until then (renewed while held)
+RENEW_SECONDS = 3.0  # how often the held leases are renewed
+RECOVER_SECONDS = 1.0  # how often leases lapsed on another replica are looked for
+MAX_ATTEMPTS = 3  # replicas that may try one update before it is given up (logged)
 
 
 class TelegramChannel:
@@ -105,6 +115,10 @@ class TelegramChannel:
         self.lanes = ChatLanes(workers=WORKERS, limit=QUEUE_LIMIT)
         self.shutdown_seconds = shutdown_seconds
         self.application = self._build(limiter or ChatRateLimiter())
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"  # this replica
+        self.scope = "telegram.update." + config.telegram_token.partition(":")[0]  # update_ids are per bot
+        self.held: set[str] = set()  # update_ids leased here and not final yet
+        self._keeper: asyncio.Task[None] | None = None
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -139,6 +153,7 @@ class TelegramChannel:
                 secret_token=self.config.telegram_secret_token,
                 allowed_updates=ALLOWED_UPDATES,
             )
+            self._keeper = asyncio.create_task(self._keep_leases(), name="qcbot-telegram-leases")
         elif self.application.updater is not None:
             await self.application.updater.start_polling(
                 timeout=timedelta(seconds=self.config.telegram_poll_timeout),
@@ -164,6 +179,10 @@ class TelegramChannel:
         if self.application.running:
             await self.application.stop()
         left = await self.lanes.drain(max(0.0, deadline - asyncio.get_running_loop().time()))
+        if self._keeper is not None:  # what is left lapses and is taken over by another replica
+            self._keeper.cancel()
+            await asyncio.gather(self._keeper, return_exceptions=True)
+            self._keeper = None
         if left:
             log.error(
                 "telegram stopped with %d updates not handled: update_id %s",
@@ -224,7 +243,7 @@ class TelegramChannel:
             log.warning("telegram webhook: not an object", extra={"event": "telegram_malformed"})
             return web.Response(status=400)
         update = self._parse(data)
-        if update is not None and not self._accept(update):
+        if update is not None and not await self._claim(update, data):
             log.warning(
                 "telegram webhook: busy or stopping, update %s refused",
                 update.update_id,
@@ -232,6 +251,100 @@ class TelegramChannel:
             )
             return web.Response(status=503)  # not acknowledged: Telegram sends it again
         return web.Response(status=200)
+
+    async def _claim(self, update: Update, data: dict[str, Any]) -> bool:
+        """Lease a webhook update (stored with its JSON) and queue it; False when full or stopping.
+
+        Held by another replica or final already: a duplicate, acknowledged and dropped. The
+        store unavailable: this process's memory decides, as without replicas.
+        """
+        if not self.lanes.has_room:
+            return False
+        if not self.seen.first(update.update_id):
+            _duplicate(update.update_id)
+            return True
+        key = str(update.update_id)
+        try:
+            lease = await self.shared.lease(self.scope, key, self.owner, LEASE_SECONDS,
+                                            json.dumps(data, ensure_ascii=False))
+        except Exception as exc:
+            log.warning("telegram: shared state unavailable: %s", exc, extra={"event": "shared_unavailable"})
+            return self.lanes.offer(_lane(update), update.update_id, lambda: self._handle(update))
+        if not lease.won:
+            _duplicate(update.update_id)
+            return True
+        self.held.add(key)
+        if self.lanes.offer(_lane(update), update.update_id, lambda: self._handle_leased(update)):
+            return True
+        self.held.discard(key)  # the lease lapses: another replica (or this one restarted) takes it
+        return False
+
+    async def _handle_leased(self, update: Update) -> None:
+        """Handle a leased update unless another replica took it over, then make the lease final."""
+        key = str(update.update_id)
+        if key not in self.held:
+            log.warning("telegram update %s left to the replica that took it over", key,
+                        extra={"event": "telegram_taken_over", "update_id": update.update_id})
+            return
+        try:
+            await self._handle(update)
+        finally:  # a cancelled one (stop) is not final: another replica handles it
+            self.held.discard(key)
+        await self._settle(key)
+
+    async def _settle(self, key: str) -> None:
+        try:
+            if not await self.shared.settle_lease(self.scope, key, self.owner, "", SEEN_SECONDS):
+                log.warning("telegram update %s was taken over while handled here", key,
+                            extra={"event": "telegram_taken_over"})
+        except Exception as exc:
+            log.warning("telegram: lease of update %s not settled: %s", key, exc,
+                        extra={"event": "shared_unavailable"})
+
+    async def _keep_leases(self) -> None:
+        """Renew the leases held here; take over the ones lapsed elsewhere (their replica died)."""
+        renewed = asyncio.get_running_loop().time()
+        while True:
+            await asyncio.sleep(RECOVER_SECONDS)
+            try:
+                if asyncio.get_running_loop().time() - renewed >= RENEW_SECONDS:
+                    renewed = asyncio.get_running_loop().time()
+                    await self._renew_held()
+                for key, work, _ in await self.shared.lapsed_leases(self.scope):
+                    await self._take_over(key, work)
+            except Exception as exc:  # the store is down: try again in a second
+                log.warning("telegram leases: %s", exc, extra={"event": "shared_unavailable"})
+
+    async def _renew_held(self) -> None:
+        """Extend every lease held here; one taken over meanwhile is dropped here."""
+        keys = list(self.held)
+        kept = await asyncio.gather(*(self.shared.renew_lease(self.scope, k, self.owner, LEASE_SECONDS)
+                                      for k in keys))
+        self.held.difference_update(k for k, ok in zip(keys, kept, strict=True) if not ok)
+
+    async def _take_over(self, key: str, work: str) -> None:
+        """Claim an update whose lease lapsed and queue it (given up after MAX_ATTEMPTS)."""
+        if not self.lanes.has_room:
+            return  # it stays lapsed: the next scan, here or elsewhere
+        lease = await self.shared.lease(self.scope, key, self.owner, LEASE_SECONDS, work)
+        if not lease.won:
+            return
+        update = None
+        with contextlib.suppress(ValueError, RecursionError):
+            data = json.loads(work) if work else None
+            update = self._parse(data) if isinstance(data, dict) else None
+        if update is None or lease.attempts > MAX_ATTEMPTS:
+            await self._settle(key)
+            log.error("telegram update %s given up after %d attempts", key, lease.attempts,
+                      extra={"event": "telegram_lost", "update_id": key})
+            return
+        self.seen.first(update.update_id)
+        self.held.add(key)
+        if self.lanes.offer(_lane(update), update.update_id, lambda: self._handle_leased(update)):
+            log.warning("telegram update %s taken over from a replica that left it", key,
+                        extra={"event": "telegram_recovered", "update_id": update.update_id})
+        else:
+            self.held.discard(key)
 
     def _parse(self, data: dict[str, Any]) -> Update | None:
         """The update, or None (with one warning line) when it cannot be used."""
@@ -252,14 +365,11 @@ class TelegramChannel:
     # --- inbound --------------------------------------------------------------------------
 
     def _accept(self, update: Update) -> bool:
-        """Queue an update in its chat's lane, once per update_id; False when full or stopping."""
+        """Queue a polled update in its chat's lane, once per update_id; False when full or stopping."""
         if not self.lanes.has_room:
             return False
         if not self.seen.first(update.update_id):
-            log.info(
-                "duplicate update ignored",
-                extra={"event": "telegram_duplicate", "update_id": update.update_id},
-            )
+            _duplicate(update.update_id)
             return True
         return self.lanes.offer(_lane(update), update.update_id, lambda: self._handle_once(update))
 
@@ -273,10 +383,7 @@ class TelegramChannel:
         if first:
             await self._handle(update)
         else:
-            log.info(
-                "duplicate update ignored",
-                extra={"event": "telegram_duplicate", "update_id": update.update_id},
-            )
+            _duplicate(update.update_id)
 
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A polled update: wait while the lanes are full, then queue it."""
@@ -538,6 +645,10 @@ def _lane(update: Update) -> int | str:
         if chat is not None and isinstance(chat.id, int | str):
             return chat.id
     return f"update:{update.update_id}"
+
+
+def _duplicate(update_id: int) -> None:
+    log.info("duplicate update ignored", extra={"event": "telegram_duplicate", "update_id": update_id})
 
 
 def _reason(exc: BaseException) -> str:

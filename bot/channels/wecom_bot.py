@@ -192,12 +192,15 @@ class WeComBotChannel(CallbackChannel):
             while not (lease.won or lease.final) and loop.time() - arrived < self.budget:
                 await asyncio.sleep(FOLLOW_POLL)
                 lease = await self.guard.lease(key, self.budget + LEASE_MARGIN, work)
+        if not (lease.won or lease.final) and not await self.guard.detach(key):
+            lease = await self.guard.lease(key, self.budget + LEASE_MARGIN, work)  # final meanwhile
         if not lease.won:
             self._replayed(key, lease)
         return lease
 
     def _replayed(self, key: str, lease: Lease) -> None:
-        """A retry answered with the first answer; one still being worked out here is pushed instead."""
+        """A retry answered with the first answer; one still being worked out is pushed instead
+        (here: the waiting request lets go; on another replica: the detached lease refuses a passive answer)."""
         pending = self.inflight.get(key)
         if pending is not None:
             pending.detach()
@@ -249,7 +252,7 @@ class WeComBotChannel(CallbackChannel):
             pending.waiter = loop.create_future()
         if not self.backlog.offer(lambda: self._work(pending)):
             self.refusals.note(self.backlog.pending)
-            return await self._settled(pending.key, await self._passive([Reply(text=BUSY)], pending.event, nonce))
+            return await self._settled(pending, [Reply(text=BUSY)], nonce)
         self.inflight[pending.key] = pending
         replies = None
         if pending.waiter is not None:
@@ -262,11 +265,17 @@ class WeComBotChannel(CallbackChannel):
         if replies is None:  # acknowledged: the claim lasts until the push
             await self.guard.renew(pending.key, LATE_LEASE)
             return b""
-        return await self._settled(pending.key, await self._passive(replies, pending.event, nonce))
+        return await self._settled(pending, replies, nonce)
 
-    async def _settled(self, key: str, body: bytes) -> bytes:
-        """The passive answer, once recorded as final; nothing when another replica took the message over."""
-        return body if await self.guard.settle(key, body) else b""
+    async def _settled(self, pending: Pending, replies: list[Reply], nonce: str) -> bytes:
+        """The passive answer, once recorded as final; else (a retry was acknowledged meanwhile,
+        so WeCom no longer reads this connection) nothing, and the answer is pushed."""
+        body = await self._passive(replies, pending.event, nonce)
+        if await self.guard.settle(pending.key, body):
+            return body
+        if replies:  # left alone when another replica took the message over (the renew fails)
+            self.backlog.follow_up(lambda: self._answer_later(pending, replies))
+        return b""
 
     async def _work(self, pending: Pending) -> None:
         """A worker's job: the replies, handed to the waiting request or else pushed."""

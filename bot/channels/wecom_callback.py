@@ -176,6 +176,15 @@ class CallbackGuard:
             log.warning("%s: answer not shared: %s", self.scope, exc, extra={"event": "shared_unavailable"})
             return True
 
+    async def detach(self, key: str) -> bool:
+        """A retry is acknowledged without the answer: the owner must push it; False when it is final already."""
+        try:
+            return await self.shared.detach_lease(self.scope, key)
+        except Exception as exc:
+            log.warning("%s: shared state unavailable: %s", self.scope, exc,
+                        extra={"event": "shared_unavailable"})
+            return True
+
     async def _shared_answer(self, key: str) -> bytes:
         try:
             stored = await self.shared.shared_value(self.scope, key)

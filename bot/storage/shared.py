@@ -15,9 +15,14 @@ the same statements:
 - `leases` (m011): a message claimed by one replica until an expiry, with the message itself;
   final once its answer is recorded (by the owner only). A lease that lapsed unanswered (its
   replica died) is taken over by the next claim or by another replica's scan of lapsed leases.
+  `final` is 0 while the answer is worked out, 1 once recorded, and -1 when a retry was
+  acknowledged without it (`detach_lease`): the owner must then push it, a passive answer would
+  go to a connection WeCom gave up on, so only an empty answer settles such a lease.
 
 Claims and urgent values go through one group commit (what arrives while a transaction runs is
-written together in the next); values that may wait are written behind with the question log.
+written together in the next, one statement per claim, savepoints only when one op failed);
+values that may wait are written behind with the question log; value reads that arrive together
+are one query.
 Expired rows are swept every `SWEEP_SECONDS` by whichever replica notices first.
 """
 
@@ -61,24 +66,32 @@ _SLOT = (
     " on conflict (bucket, second) do update set hits = rate.hits + 1"
 )
 
-_LEASE = (
+_LEASE = (  # a row back when claimed (new, or a lapsed unanswered one taken over); none when held
     "insert into leases (scope, key, owner, expires_at, final, attempts, work, answer)"
     " values (?, ?, ?, ?, 0, 1, ?, '')"
     " on conflict (scope, key) do update set owner = excluded.owner, expires_at = excluded.expires_at,"
-    " attempts = leases.attempts + 1 where leases.final = 0 and leases.expires_at < ?"
+    " final = 0, attempts = leases.attempts + 1 where leases.final <= 0 and leases.expires_at < ?"
+    " returning attempts"
 )
 _LEASE_ROW = "select owner, expires_at, final, answer, attempts from leases where scope = ? and key = ?"
 _RENEW = (
-    "update leases set expires_at = ? where scope = ? and key = ? and owner = ? and final = 0"
+    "update leases set expires_at = ? where scope = ? and key = ? and owner = ? and final <= 0"
 )
-_SETTLE = (
+_SETTLE = (  # a passive answer: only while no retry was acknowledged without it
     "update leases set final = 1, expires_at = ?, answer = ?, work = ''"
     " where scope = ? and key = ? and owner = ? and final = 0"
 )
+_SETTLE_PUSHED = (  # nothing more to send (pushed, or nothing to say)
+    "update leases set final = 1, expires_at = ?, answer = ?, work = ''"
+    " where scope = ? and key = ? and owner = ? and final <= 0"
+)
+_DETACH = "update leases set final = -1 where scope = ? and key = ? and final <= 0"
 _LAPSED = (
-    "select key, work, attempts from leases where scope = ? and final = 0 and expires_at < ?"
+    "select key, work, attempts from leases where scope = ? and final <= 0 and expires_at < ?"
     " order by expires_at limit ?"
 )
+_VALUES = "select scope, key, value from kv where county = ? and expires_at >= ? and (scope, key) in (values {})"
+READ_SIZES = (1, 2, 4, 8, 16, 32, 64)  # reads batched in these sizes (padded): few distinct statements
 
 Op = Callable[[Database], Any]
 
@@ -90,6 +103,8 @@ class _GroupCommit:
     ops: list[tuple[Op, asyncio.Future[Any]]] = field(default_factory=list)
     task: asyncio.Task[None] | None = None
     swept_at: float = -math.inf
+    reads: dict[tuple[str, str, str], list[asyncio.Future[str | None]]] = field(default_factory=dict)
+    reader: asyncio.Task[None] | None = None
 
 
 class SharedRows:
@@ -128,10 +143,11 @@ class SharedRows:
         self._sweep_when_due(now)
 
         def claim(db: Database) -> Lease:
-            won = bool(db.execute(_LEASE, [scope, key, owner, now + seconds, work, now]).rowcount)
-            found = db.execute(_LEASE_ROW, [scope, key]).fetchone()
-            holder, expires, final, answer, attempts = found
-            return Lease(won, str(holder), float(expires), bool(final), str(answer or ""), int(attempts))
+            claimed = db.execute(_LEASE, [scope, key, owner, now + seconds, work, now]).fetchall()
+            if claimed:
+                return Lease(True, owner, now + seconds, False, "", int(claimed[0][0]))
+            holder, expires, final, answer, attempts = db.execute(_LEASE_ROW, [scope, key]).fetchone()
+            return Lease(False, str(holder), float(expires), final == 1, str(answer or ""), int(attempts))
 
         return await self._commit(claim)
 
@@ -143,8 +159,13 @@ class SharedRows:
     async def settle_lease(self, scope: str, key: str, owner: str, answer: str, keep: float) -> bool:
         """Make `owner`'s lease final with its answer (kept `keep` seconds); False when another replica took it."""
         until = self._epoch() + keep
+        statement = _SETTLE if answer else _SETTLE_PUSHED
         return bool(await self._commit(
-            lambda db: db.execute(_SETTLE, [until, answer, scope, key, owner]).rowcount))
+            lambda db: db.execute(statement, [until, answer, scope, key, owner]).rowcount))
+
+    async def detach_lease(self, scope: str, key: str) -> bool:
+        """A retry was acknowledged without the answer: its owner must push it. False when it is final already."""
+        return bool(await self._commit(lambda db: db.execute(_DETACH, [scope, key]).rowcount))
 
     async def lapsed_leases(self, scope: str, limit: int = 50) -> list[tuple[str, str, int]]:
         """Leases of `scope` that lapsed unanswered (their replica died): key, message, attempts so far."""
@@ -155,10 +176,33 @@ class SharedRows:
 
     async def shared_value(self, scope: str, key: str) -> str | None:
         """The value under (scope, key), None when there is none or it expired."""
-        rows = await self._read(lambda db: db.execute(
-            "select value from kv where county = ? and scope = ? and key = ? and expires_at >= ?",
-            [self.county, scope, key, self._epoch()]).fetchall())
-        return str(rows[0][0]) if rows else None
+        batch = self._group()
+        future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        batch.reads.setdefault((self.county, scope, key), []).append(future)
+        if batch.reader is None or batch.reader.done():
+            batch.reader = asyncio.get_running_loop().create_task(self._read_batches(batch))
+        return await future
+
+    async def _read_batches(self, batch: _GroupCommit) -> None:
+        """Answer the waiting value reads, a county's at a time, one query per READ_SIZES chunk."""
+        while batch.reads:
+            reads, batch.reads = batch.reads, {}
+            counties = sorted({county for county, _, _ in reads})
+            found: dict[tuple[str, str, str], str] | Exception
+            try:
+                found = await self._read(partial(_read_values, counties=counties, wanted=list(reads),
+                                                 now=self._epoch()))
+            except Exception as exc:  # every read of this batch fails alike
+                found = exc
+            for wanted, futures in reads.items():
+                for future in futures:
+                    if future.done():
+                        continue
+                    if isinstance(found, Exception):
+                        future.set_exception(found if isinstance(found, StorageError)
+                                             else StorageError(f"数据库操作失败：{found}"))
+                    else:
+                        future.set_result(found.get(wanted))
 
     async def share_values(self, scope: str, values: Mapping[str, str], ttl: float) -> None:
         """Store values now (before the caller goes on: another replica may read them next)."""
@@ -261,8 +305,34 @@ class SharedRows:
                     future.set_result(result)
 
 
+def _read_values(db: Database, counties: list[str], wanted: list[tuple[str, str, str]],
+                 now: float) -> dict[tuple[str, str, str], str]:
+    """The live values of `wanted` (county, scope, key) that exist."""
+    found: dict[tuple[str, str, str], str] = {}
+    for county in counties:
+        keys = [(scope, key) for c, scope, key in wanted if c == county]
+        while keys:
+            size = next((n for n in READ_SIZES if n >= len(keys)), READ_SIZES[-1])
+            chunk, keys = keys[:size], keys[size:]
+            chunk += [chunk[-1]] * (size - len(chunk))  # padded: one statement per size
+            rows = db.execute(_VALUES.format(", ".join(["(?, ?)"] * size)),
+                              [county, now, *(part for pair in chunk for part in pair)]).fetchall()
+            found.update({(county, str(s), str(k)): str(v) for s, k, v in rows})
+    return found
+
+
 def _run_ops(db: Database, ops: list[Op]) -> list[Any]:
-    """Every op in one transaction, each in its own savepoint; a result or an exception per op."""
+    """Every op in one transaction; a result or an exception per op.
+
+    Savepoints cost two round trips each: the ops run without, and only when one fails is the
+    transaction run again with one savepoint per op, so that the others are written all the same.
+    """
+    try:
+        with _transaction(db):
+            return [op(db) for op in ops]
+    except Exception as exc:
+        if len(ops) == 1:
+            return [exc]
     results: list[Any] = []
     with _transaction(db):
         for op in ops:

@@ -272,7 +272,11 @@ class Storage(OfficeRows, EvidenceRows, SharedRows, BoundsRows):
         return await self._call(self._core.reader, fn)
 
     async def _write(self, fn: Callable[[Database], T]) -> T:
-        async with self._core.write_lock:
+        if self._core.writer.pool is not None:
+            # PostgreSQL orders concurrent writers itself, as it must for several replicas anyway:
+            # one lock per process would only queue this replica's writes behind each other.
+            return await self._call(self._core.writer, fn)
+        async with self._core.write_lock:  # SQLite: one writer
             return await self._call(self._core.writer, fn)
 
     def _now(self) -> str:
@@ -530,8 +534,19 @@ class Storage(OfficeRows, EvidenceRows, SharedRows, BoundsRows):
 
 
 def _write_rows(db: Database, batch: list[_Deferred]) -> dict[tuple[str, str], tuple[int, str]]:
-    """Write the rows in one transaction, each in its own savepoint; (table, error) → (count, first reason)."""
+    """Write the rows in one transaction; (table, error) → (count, first reason).
+
+    Without savepoints first (two round trips each on PostgreSQL); only when a row fails is the
+    batch written again with one savepoint per row, so that the others are written all the same.
+    """
     failures: dict[tuple[str, str], tuple[int, str]] = {}
+    try:
+        with db.atomic():
+            for row in batch:
+                row.write(db)
+        return failures
+    except Exception:  # noqa: S110 (written again row by row below, where each failure is counted)
+        pass
     with db.atomic():
         for row in batch:
             try:
