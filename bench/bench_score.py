@@ -59,6 +59,7 @@ def full_county(kb: KnowledgeBase, fw_id: str, plan_id: str | None) -> tuple[Sco
     text = {
         fid: as_text(fact, best[fid]) if fid in best else example(fact)
         for fid, fact in facts.items()
+        if not fact.is_derived  # computed from the raw figures, never typed
     }
     return Scope(fw, plan, units, verbatim), text
 
