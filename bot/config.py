@@ -68,7 +68,7 @@ class Config:
     wecom_bot_name: str = ""  # the 智能机器人's display name, stripped from "@name" in texts
     wecom_callback_window: int = 300  # seconds a callback timestamp may differ from our clock
     wecom_reply_budget_ms: int = 2000  # answer passively within this, else ack and answer later
-    wecom_workers: int = 32  # 智能机器人 answers worked out at once (they mostly wait on the database)
+    wecom_workers: int = 0  # 智能机器人 answers worked out at once; 0 = 8 on SQLite, 32 on PostgreSQL
     wecom_queue_limit: int = 20_000  # answers pending at most; beyond, a short busy reply
     wecom_webhook_per_minute: int = 20  # 群机器人 send limit
     # reminders (rules in handlers/reminders/schedule.py and the README's 提醒 section)

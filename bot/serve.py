@@ -198,7 +198,7 @@ def build_channels(
             scope="wecom_bot",
         )
         budget = config.wecom_reply_budget_ms / 1000
-        backlog = Backlog(config.wecom_workers, config.wecom_queue_limit)
+        backlog = Backlog(wecom_workers(config), config.wecom_queue_limit)
         channels.wecom_bot = WeComBotChannel(
             guard,
             handler,
@@ -423,3 +423,15 @@ def run(config: Config, telegram: bool = False, wecom: bool = False) -> int:
         print(f"无法启动 qcbot serve：{exc}", file=sys.stderr)
         return EXIT_CONFIG
     return 0
+
+
+def wecom_workers(config: Config) -> int:
+    """智能机器人 answers worked out at once: QCBOT_WECOM_WORKERS, or 8 on SQLite and 32 on PostgreSQL.
+
+    On PostgreSQL an answer mostly waits on the server, so more of them keep replies passive
+    (bench/bench_replicas.py); on SQLite the answers compete for this process's CPU, and more
+    workers starve the acknowledgements under overload (bench/bench_wecom.py).
+    """
+    if config.wecom_workers > 0:
+        return config.wecom_workers
+    return 32 if config.database_url else 8
