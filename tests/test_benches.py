@@ -23,3 +23,26 @@ def test_bench_script_imports(script: str) -> None:
     finally:
         del sys.modules[spec.name]
     assert callable(getattr(module, "main", None)), f"{script} has no main()"
+
+
+def _load(script: str) -> object:
+    spec = importlib.util.spec_from_file_location(f"bench_{script[:-3]}", BENCH / script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(("framework", "plan"), [
+    ("shandong", "pingyin"), ("hunan", None), ("henan", "minquan"), ("jinan", "jinan"),
+])
+def test_bench_score_answers_pass_the_checks(kb, framework: str, plan: str | None) -> None:
+    """The county bench_score times is one a liaison could type: every answer passes the checks."""
+    bench = _load("bench_score.py")
+    try:
+        scope, text = bench.full_county(kb, framework, plan)  # type: ignore[attr-defined]
+        _, problems = bench.check_answers(bench.framework_facts(scope.framework), text)  # type: ignore[attr-defined]
+    finally:
+        del sys.modules["bench_bench_score"]
+    assert problems == []
