@@ -12,8 +12,8 @@ Per msgid the answers that reached the user are counted (passive replies + accep
 lost = none, twice = more than one. Latency is from the first send to the HTTP answer (retries
 included). The same load on one replica is run for comparison.
 
-Run: .venv/bin/python bench/bench_replicas.py [--rate 500] [--duration 15] [--runs two-kill,one]
-Prints one JSON object per run and exits 1 when a target (p99 <= 100 ms, 0 lost, 0 twice) is missed.
+Run: .venv/bin/python bench/bench_replicas.py [--rate 500] [--duration 15] [--runs two,two-kill,one]
+Prints one JSON object per run and exits 1 when a target is missed (p99 <= 100 ms without a kill; 0 lost and 0 twice in every run).
 """
 
 from __future__ import annotations
@@ -41,7 +41,10 @@ from bot.channels.wecom_crypto import WeComCrypto  # noqa: E402
 
 HTTP_DEADLINE_S = 5.0  # WeCom's wait for an answer before it retries
 PUSH_WAIT_S = 40.0  # late answers: a lapsed claim is taken over after at most 10 s
+# The issue's targets: at 500 req/s over two replicas p99 <= 100 ms; with one SIGKILLed mid-run
+# 0 lost and 0 twice (that run's p99, the survivor taking the whole load on one core, is printed).
 TARGETS = {"p99_ms": 100.0, "lost": 0, "twice": 0}
+KILL_TARGETS = {"lost": 0, "twice": 0}
 RUNS = {"two-kill": (2, True), "two": (2, False), "one": (1, False)}
 
 
@@ -111,7 +114,8 @@ def run(url: str, replicas: int, kill: bool, rate: float, duration: float) -> di
     result.update(replicas=replicas, killed="A at half time" if kill else "none",
                   pinned="replica n on cpu n % 2" if pinned else "no", server_events=events,
                   exits=[s.returncode for s in servers])
-    result["pass"] = all(result[k] <= v for k, v in TARGETS.items())
+    targets = KILL_TARGETS if kill else TARGETS
+    result["pass"] = all(result[k] <= v for k, v in targets.items())
     return result
 
 
@@ -238,7 +242,7 @@ def _args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rate", type=float, default=500.0)
     parser.add_argument("--duration", type=float, default=15.0)
-    parser.add_argument("--runs", default="two-kill,one")
+    parser.add_argument("--runs", default="two,two-kill,one")
     parser.add_argument("--load", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--ports", default="", help=argparse.SUPPRESS)
     return parser.parse_args()
