@@ -113,6 +113,15 @@ def headline(view: CountyView) -> str:
     return county_headline(view.assessment)
 
 
+def bounds_line(view: CountyView) -> str | None:
+    """功效系数法界值：官方2项、估算18项 — how much of the estimated score rests on estimated bounds."""
+    used = view.assessment.bounds
+    if not used:
+        return None
+    official = sum(1 for b in used if b.official)
+    return f"功效系数法界值：官方{official}项、估算{len(used) - official}项（/bounds 查看、设定）"
+
+
 def progress_line(p: DepartmentProgress, checklist: bool, evidence: tuple[int, int] | None = None) -> str:
     """· 市场监管局：指标12项，已答8项；完成67%（32/47题）；估分22.5/34分；联络员1人；材料3份（2项）."""
     points = (

@@ -15,6 +15,7 @@ from handlers import results
 from handlers.core import FileAttachment, Incoming, Reply
 from handlers.county import (
     CountyView,
+    bounds_line,
     county_view,
     departments_to_assess,
     evidence_headline,
@@ -74,6 +75,7 @@ async def progress_text(services: Services) -> str:
     checklist = view.assessment.checklist is not None
     stamp = services.local_now().strftime("%Y-%m-%d %H:%M")
     lines = [f"【{services.plan.county}】各部门自评进度（{stamp}）", headline(view)]
+    lines += [line for line in (bounds_line(view),) if line]
     lines.append(evidence_headline(view, len(services.framework.indicators)))
     lines += [progress_line(p, checklist, view.evidence_of(p.department)) for p in view.departments]
     bound = sum(1 for p in view.departments if p.liaisons)
@@ -92,6 +94,7 @@ async def on_gaps(services: Services, message: Incoming, args: str) -> list[Repl
         return [Reply(await results.gaps_text(services, found[0]))]
     view = await county_view(services)
     lines = [f"【{services.plan.county}】全县失分项（按可补回分值排序，再列未完成任务）", headline(view)]
+    lines += [line for line in (bounds_line(view),) if line]
     lines += gap_lines(view, MAX_GAPS) or ["暂无可补回的分。"]
     lines.append(evidence_headline(view, len(services.framework.indicators)) + "（/evidence 看明细）")
     if len(view.assessment.gaps) > MAX_GAPS:

@@ -234,6 +234,9 @@ async def test_scores_use_the_stored_bounds(app: App) -> None:
     part = next(s for s in view.assessment.indicators if s.indicator == "17").parts[1]
     assert part.score == 0.8 and "官方界值" in part.reason
     assert any(b.key == "17.b" and b.official for b in view.assessment.bounds)
+    official = len(view.assessment.bounds) - 1
+    for command in ("/progress", "/gaps"):  # the office's views say what the estimate rests on
+        assert f"功效系数法界值：官方1项、估算{official}项" in await boss.say(command)
 
 
 # --- qcbot score --bounds FILE ------------------------------------------------------------------
