@@ -9,6 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from bot.config import Config, ConfigError
 from knowledge.loader import load_knowledge
 from knowledge.model import KnowledgeBase
 
@@ -31,8 +32,6 @@ def load_kb(args: argparse.Namespace) -> KnowledgeBase:
 
 def plans_dir() -> Path | None:
     """The deployment's plans directory (QCBOT_PLANS_DIR, or plans_dir in the QCBOT_CONFIG file), if any."""
-    from bot.config import Config, ConfigError
-
     try:
         configured = Config.load().plans_dir
     except ConfigError as exc:
