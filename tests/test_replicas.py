@@ -205,6 +205,14 @@ async def start_replica(name: str, tmp_path: Path, env: dict[str, str], slow: fl
     return Replica(name, port, process, log)
 
 
+async def kill_left(replicas: tuple[Replica, ...] | list[Replica]) -> None:
+    """SIGKILL (and reap) every replica still running: the tests' cleanup."""
+    for replica in replicas:
+        if replica.process.returncode is None:
+            replica.process.kill()
+            await replica.process.wait()
+
+
 async def wait_healthy(replica: Replica, http: aiohttp.ClientSession) -> None:
     for _ in range(600):
         assert replica.process.returncode is None, replica.log.read_text(encoding="utf-8")
@@ -257,10 +265,7 @@ async def test_two_serve_replicas_on_one_database_behave_as_one(tmp_path: Path) 
             replica.process.send_signal(signal.SIGTERM)
         codes = await asyncio.wait_for(asyncio.gather(*(r.process.wait() for r in replicas)), 30)
     finally:
-        for replica in replicas:
-            if replica.process.returncode is None:
-                replica.process.kill()
-                await replica.process.wait()
+        await kill_left(replicas)
         await telegram_api.close()
         await wecom_api.close()
     assert codes == [0, 0]

@@ -40,6 +40,7 @@ from tests.test_replicas import (
     Replica,
     free_port,
     handled,
+    kill_left,
     start_replica,
     wait_healthy,
 )
@@ -146,10 +147,7 @@ async def test_two_replicas_on_postgresql_answer_every_question_once_when_one_is
         b.process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(b.process.wait(), 30) == 0
     finally:
-        for replica in (a, b):
-            if replica.process.returncode is None:
-                replica.process.kill()
-                await replica.process.wait()
+        await kill_left((a, b))
         await receiver.close()
     assert a.process.returncode == -signal.SIGKILL
     by_a = {h["id"] for h in handled(tmp_path) if h["replica"] == "A"}
@@ -233,10 +231,7 @@ async def test_updates_a_killed_replica_acknowledged_are_answered_once_by_the_ot
         b.process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(b.process.wait(), 30) == 0
     finally:
-        for replica in (a, b):
-            if replica.process.returncode is None:
-                replica.process.kill()
-                await replica.process.wait()
+        await kill_left((a, b))
         await api.close()
     assert a.process.returncode == -signal.SIGKILL
     by_a = {h["text"] for h in handled(tmp_path) if h["replica"] == "A"}
@@ -336,10 +331,7 @@ async def test_reminders_due_while_both_run_go_out_once_when_one_is_killed_befor
         b.process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(b.process.wait(), 30) == 0
     finally:
-        for replica in (a, b):
-            if replica.process.returncode is None:
-                replica.process.kill()
-                await replica.process.wait()
+        await kill_left((a, b))
         await api.close()
     lines = _sending(tmp_path)
     by_a = [line for line in lines if line["replica"] == "A"]
